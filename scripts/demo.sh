@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's first command: installs what is needed, builds an optimized kiln, runs its main job.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+dir=$(./scripts/build.sh | tail -n 1)
+"$dir/tools/kiln" demo "$@"

@@ -1,0 +1,63 @@
+#include "base/json.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "base/file.h"
+
+namespace kiln {
+namespace {
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("kiln_json_test_" + name)).string();
+}
+
+TEST(JsonTest, FieldErrorsNameFileAndField) {
+  Json j = {{"n_layer", "four"}};
+  auto r = GetField<int>(j, "n_layer", "config.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "config.json: field 'n_layer': expected an integer, got \"four\"");
+  auto m = GetField<int>(j, "n_head", "config.json");
+  EXPECT_EQ(m.status().message(), "config.json: missing field 'n_head'");
+  EXPECT_EQ(*GetFieldOr<int>(j, "n_head", "config.json", 4), 4);
+}
+
+TEST(JsonTest, JsonlRoundTripAndBadLine) {
+  std::string path = TempPath("a.jsonl");
+  ASSERT_TRUE(WriteJsonl(path, {Json{{"a", 1}}, Json{{"b", "x"}}}).ok());
+  auto recs = ReadJsonl(path);
+  ASSERT_TRUE(recs.ok());
+  ASSERT_EQ(recs->size(), 2u);
+  EXPECT_EQ((*recs)[1]["b"], "x");
+  ASSERT_TRUE(WriteFileAtomic(path, "{\"a\": 1}\n{\"a\": \n").ok());
+  auto bad = ReadJsonl(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ":2: invalid JSON"), std::string::npos)
+      << bad.status().message();
+  std::remove(path.c_str());
+}
+
+TEST(JsonTest, MissingFileIsAnError) {
+  auto r = ReadJsonFile("/nonexistent/kiln.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("/nonexistent/kiln.json: cannot open"), std::string::npos);
+}
+
+TEST(JsonTest, AtomicWriteLeavesNoTempFile) {
+  std::string dir = TempPath("dir");
+  std::filesystem::create_directories(dir);
+  ASSERT_TRUE(WriteJsonFile(dir + "/x.json", Json{{"k", 2}}).ok());
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kiln

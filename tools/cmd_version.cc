@@ -1,0 +1,16 @@
+// `kiln version`: version and build facts (compiler, build type), for bug reports.
+#include <cstdio>
+
+#include "tools/run_util.h"
+
+namespace kiln::tools {
+
+int RunVersion(const std::vector<std::string>& args) {
+  FlagSet flags("version", "Prints kiln's version and how it was built.");
+  if (int rc = ParseOrExit(flags, args); rc >= 0) return rc;
+  std::printf("kiln 0.1.0 (C++%ld, %s %d.%d)\n", __cplusplus / 100 % 100, "gcc", __GNUC__,
+              __GNUC_MINOR__);
+  return kExitOk;
+}
+
+}  // namespace kiln::tools

@@ -1,0 +1,15 @@
+// The subcommand table: one row per subcommand, each implemented in tools/cmd_<name>.cc.
+#include "tools/command.h"
+
+namespace kiln::tools {
+
+int RunVersion(const std::vector<std::string>& args);
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> kCommands = {
+      {"version", "print kiln's version and build facts", &RunVersion},
+  };
+  return kCommands;
+}
+
+}  // namespace kiln::tools

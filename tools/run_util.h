@@ -1,0 +1,33 @@
+// Shared glue for subcommands: parse flags, print help, turn a bad Status into one line + exit code.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tools/command.h"
+#include "tools/flags.h"
+
+namespace kiln::tools {
+
+// Returns -1 when the command should go on, else the exit code to return (help or bad flags).
+inline int ParseOrExit(FlagSet& flags, const std::vector<std::string>& args) {
+  if (auto s = flags.Parse(args); !s.ok()) {
+    std::fprintf(stderr, "kiln: error: %s\n", std::string(s.message()).c_str());
+    return kExitUsage;
+  }
+  if (flags.help_requested()) {
+    std::printf("%s", flags.Usage().c_str());
+    return kExitOk;
+  }
+  return -1;
+}
+
+// Prints a failed status as one line and returns the error exit code.
+inline int Fail(const absl::Status& s) {
+  std::fprintf(stderr, "kiln: error: %s\n", std::string(s.message()).c_str());
+  return kExitError;
+}
+
+}  // namespace kiln::tools
