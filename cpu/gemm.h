@@ -1,8 +1,8 @@
 // kiln's own GEMM on the CPU (BLIS design: packed panels, register-blocked micro-kernels, cache
 // blocking, OpenMP over the (M, N) tile grid), one build per instruction-set path. Every output
 // element is one FMA chain over k in increasing order, so the bits do not depend on the path, the
-// thread count, the tile an element falls in or the batch size (docs/gemm.md). Plain header: structs
-// and declarations only, because per-ISA kernel files include it.
+// thread count, the tile an element falls in or the batch size (docs/gemm.md). Plain header:
+// structs and declarations only, because per-ISA kernel files include it.
 #pragma once
 
 #include <cstdint>

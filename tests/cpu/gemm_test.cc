@@ -141,11 +141,13 @@ void ExpectBitEqual(const Problem<T>& p, const std::vector<T>& got, const std::v
 }
 
 // Small shapes: 1, primes, and non-multiples of every register tile (6x16, 14x32, 4x8...).
-const Shape kSmallShapes[] = {{1, 1, 1},   {1, 7, 13},   {7, 1, 13},   {13, 37, 1},  {2, 3, 5},
-                              {15, 33, 17}, {14, 32, 16}, {29, 65, 31}, {37, 61, 13}, {6, 16, 8},
-                              {61, 13, 37}, {17, 100, 9}};
-// Shapes that cross the cache blocks (k over kc, m over mc, n over nc).
-const Shape kLargeShapes[] = {{127, 131, 600}, {451, 37, 61}, {3, 4700, 7}, {70, 300, 290}};
+const Shape kSmallShapes[] = {{1, 1, 1},    {1, 7, 13},   {7, 1, 13},   {13, 37, 1},
+                              {2, 3, 5},    {15, 33, 17}, {14, 32, 16}, {29, 65, 31},
+                              {37, 61, 13}, {6, 16, 8},   {61, 13, 37}, {17, 100, 9}};
+// Shapes that cross the cache blocks (k over kc, m over mc, n over nc), big enough that the
+// kernels really use several threads (tiny problems run on one).
+const Shape kLargeShapes[] = {{67, 45, 600},  {451, 37, 61}, {3, 4700, 7},
+                              {40, 100, 290}, {20, 3100, 9}, {9, 700, 100}};
 
 template <typename T>
 void SweepAllPathsAndThreads(const Shape* shapes, int count, bool all_trans) {
@@ -184,7 +186,7 @@ TEST_F(GemmTest, DgemmSmallShapesAllTransAllPathsExact) {
 }
 
 TEST_F(GemmTest, DgemmLargeShapesAllPathsExact) {
-  SweepAllPathsAndThreads<double>(kLargeShapes, 2, false);
+  SweepAllPathsAndThreads<double>(kLargeShapes, 3, false);
 }
 
 // The value check on its own, at the default path and threads, so a wrong reference cannot hide
@@ -228,8 +230,8 @@ TEST_F(GemmTest, SgemmBatchInvariance) {
         std::vector<float> part(rows * n);
         Sgemm({rows, n, k, a, p.lda, ta, p.b.data(), p.ldb, false, part.data(), n, false});
         for (int64_t r = 0; r < rows; ++r) {
-          EXPECT_EQ(0, std::memcmp(part.data() + r * n, full.data() + (i + r) * p.ldc,
-                                   n * sizeof(float)))
+          EXPECT_EQ(
+              0, std::memcmp(part.data() + r * n, full.data() + (i + r) * p.ldc, n * sizeof(float)))
               << "rows " << i << "+" << r << " of m=" << m;
         }
       }
