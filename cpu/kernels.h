@@ -1,0 +1,31 @@
+// Declarations of every CPU kernel, one per KERNEL / BACKWARD / UPDATE row of ops/ops.def, in each
+// instruction-set namespace. Kernel files define them inside namespace kiln::cpu::KILN_ISA_NS.
+// Plain declarations only: kernel files may include this (see cpu/CMakeLists.txt).
+#pragma once
+
+#include "ops/kernel_args.h"
+
+// While the op families are being written, the table may be built with weak references
+// (KILN_CPU_WEAK_KERNELS) so a missing kernel is a run-time error instead of a link error.
+#ifdef KILN_CPU_WEAK_KERNELS
+#define KILN_CPU_KERNEL_ATTR __attribute__((weak))
+#else
+#define KILN_CPU_KERNEL_ATTR
+#endif
+#define KILN_CPU_DECL_KERNEL(Name) KILN_CPU_KERNEL_ATTR void Name(const ::kiln::KernelArgs& args);
+#define KILN_CPU_DECL_BACKWARD(Name) KILN_CPU_DECL_KERNEL(Name)
+#define KILN_CPU_DECL_UPDATE(Name) KILN_CPU_DECL_KERNEL(Name)
+#define KILN_CPU_DECL_VIEW(Name)
+#define KILN_OP(Name, KIND) KILN_CPU_DECL_##KIND(Name)
+
+namespace kiln::cpu::isa_generic {
+#include "ops/ops.def"
+}  // namespace kiln::cpu::isa_generic
+namespace kiln::cpu::isa_avx2 {
+#include "ops/ops.def"
+}  // namespace kiln::cpu::isa_avx2
+namespace kiln::cpu::isa_avx512 {
+#include "ops/ops.def"
+}  // namespace kiln::cpu::isa_avx512
+
+#undef KILN_OP

@@ -1,0 +1,53 @@
+// Tensor -> KArray conversion and backend kernel lookup.
+#include "ops/dispatch.h"
+
+#include "cpu/backend.h"
+
+namespace kiln::ops {
+
+KArray ToKArray(const Tensor& t) {
+  KArray a;
+  if (!t.defined()) return a;
+  KILN_CHECK(t.dim() <= kMaxDims) << "tensors have at most " << kMaxDims << " dims, got "
+                                  << t.dim();
+  a.data = t.raw_data();
+  a.dtype = t.dtype();
+  a.ndim = static_cast<int32_t>(t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    a.sizes[d] = t.shape()[d];
+    a.strides[d] = t.strides()[d];
+  }
+  return a;
+}
+
+KernelFn GetKernel(Op op, Device device) {
+  KILN_CHECK(device.type == Device::kCPU)
+      << OpName(op) << ": device " << device.ToString() << " has no backend in this build";
+  KernelFn fn = cpu::CpuKernel(op);
+  KILN_CHECK(fn != nullptr) << OpName(op) << ": the CPU backend has no kernel for this op";
+  return fn;
+}
+
+void RunKernel(Op op, const KernelArgs& args, Device device) { GetKernel(op, device)(args); }
+
+void CheckFloat(const Tensor& t, const char* op, const char* what) {
+  KILN_CHECK(t.defined()) << op << ": " << what << " is undefined";
+  KILN_CHECK(t.dtype() == DType::kF32 || t.dtype() == DType::kF64)
+      << op << ": expected " << what << " of dtype f32 or f64, got " << DTypeName(t.dtype())
+      << " (cast bf16/f16 storage to f32 first)";
+}
+
+void CheckSameDtype(const Tensor& a, const Tensor& b, const char* op) {
+  KILN_CHECK(a.dtype() == b.dtype()) << op << ": dtype mismatch, " << DTypeName(a.dtype())
+                                     << " vs " << DTypeName(b.dtype());
+  KILN_CHECK(a.device() == b.device()) << op << ": device mismatch, " << a.device().ToString()
+                                       << " vs " << b.device().ToString();
+}
+
+void CheckIndexDtype(const Tensor& t, const char* op, const char* what) {
+  KILN_CHECK(t.defined()) << op << ": " << what << " is undefined";
+  KILN_CHECK(IsIndex(t.dtype())) << op << ": expected " << what << " of dtype i32 or i64, got "
+                                 << DTypeName(t.dtype());
+}
+
+}  // namespace kiln::ops

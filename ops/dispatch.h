@@ -1,0 +1,21 @@
+// From tensors to a backend kernel: KArray views of tensors and the kernel lookup by (op, device).
+#pragma once
+
+#include "ops/kernel_args.h"
+#include "ops/op_enum.h"
+#include "tensor/tensor.h"
+
+namespace kiln::ops {
+
+KArray ToKArray(const Tensor& t);
+// The kernel for `op` on `device`; throws when the device has no backend in this build.
+KernelFn GetKernel(Op op, Device device);
+// Runs op's kernel on args (device taken from the first output, else the first input).
+void RunKernel(Op op, const KernelArgs& args, Device device);
+
+// Checks shared by many ops.
+void CheckFloat(const Tensor& t, const char* op, const char* what);
+void CheckSameDtype(const Tensor& a, const Tensor& b, const char* op);
+void CheckIndexDtype(const Tensor& t, const char* op, const char* what);
+
+}  // namespace kiln::ops
