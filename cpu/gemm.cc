@@ -289,6 +289,62 @@ void ChooseGrid(int nt, int64_t mtiles, int64_t ntiles, int* tm, int* tn) {
   }
 }
 
+// Accumulator budget of the small-M kernels (the same registers the main tile uses).
+constexpr int kAccRegs = Blocking<float>::kMR * Blocking<float>::kNV;
+
+// Vectors per row for an R-row small-M kernel: as wide as the registers allow (up to 8), so each
+// pass over B reads long runs of each row.
+constexpr int SmallNV(int rows) {
+  const int nv = kAccRegs / rows;
+  return nv < 1 ? 1 : nv > 8 ? 8 : nv;
+}
+
+template <typename Tr, bool kFull, int R>
+void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_step,
+                     const typename Tr::T* b, int64_t b_step, typename Tr::T* c, int64_t ldc,
+                     int ncols, bool load_c) {
+  if constexpr (R > 1) {
+    if (rows < R) {
+      return SmallKernelRows<Tr, kFull, R - 1>(rows, kc, a, a_step, b, b_step, c, ldc, ncols,
+                                               load_c);
+    }
+  }
+  Kernel<Tr, R, SmallNV(R), kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
+}
+
+// M <= MR and B not transposed (decoding): B is read in place, one pass per column chunk, since
+// each B element is used by a few rows only and packing it would triple the memory traffic. The
+// whole K runs in one chain per element (no K blocking needed: nothing is packed).
+template <typename Tr, typename P>
+void GemmSmallM(const P& p, int nt) {
+  using T = typename Tr::T;
+  constexpr int kMR = Blocking<T>::kMR;
+  const int64_t m = p.m, n = p.n, k = p.k;
+  const int64_t width = SmallNV(static_cast<int>(m)) * Tr::kW;
+  // A as (r, k) at a[k * a_step + r]: a transposed A already is; otherwise pack it (m x k, tiny).
+  const T* a = p.a;
+  int64_t a_step = p.lda;
+  if (!p.trans_a) {
+    T* packed = static_cast<T*>(tl_scratch.Get(kMR * k * sizeof(T) + 64));
+    PackA<T, kMR>(p.a, p.lda, false, 0, m, 0, k, packed);
+    a = packed;
+    a_step = kMR;
+  }
+  const int64_t chunks = CeilDiv(n, width);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int64_t q = 0; q < chunks; ++q) {
+    const int64_t j = q * width;
+    const int ncols = static_cast<int>(Min(width, n - j));
+    if (ncols == width) {
+      SmallKernelRows<Tr, true, kMR>(static_cast<int>(m), k, a, a_step, p.b + j, p.ldb, p.c + j,
+                                     p.ldc, ncols, p.accumulate);
+    } else {
+      SmallKernelRows<Tr, false, kMR>(static_cast<int>(m), k, a, a_step, p.b + j, p.ldb, p.c + j,
+                                      p.ldc, ncols, p.accumulate);
+    }
+  }
+}
+
 template <typename Tr, typename P>
 void Gemm(const P& p) {
   using T = typename Tr::T;
@@ -304,46 +360,42 @@ void Gemm(const P& p) {
     }
     return;
   }
-  // With a few rows each B element is used a few times only: reading B in place beats packing it.
-  const bool pack_b = p.trans_b || m > kMR;
+  // Threads only where the work pays for waking them (~0.5 MFLOP each).
+  const int64_t want = m * n * k / (1 << 18) + 1;
+  const int max_threads = omp_get_max_threads();
+  const int nt = static_cast<int>(want < max_threads ? want : max_threads);
+  if (m <= kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
+
   const int64_t kc_max = Min(kKC, k);
   const int64_t nc_max = Min(kNC, CeilDiv(n, kNR) * kNR);
   const int64_t mc_max = Min(kMC, CeilDiv(m, kMR) * kMR);
-  // Threads only where the work pays for waking them (~0.5 MFLOP each).
-  const int64_t work = m * n * k;
-  int64_t want = work / (1 << 18) + 1;
-  const int max_threads = omp_get_max_threads();
-  const int nt = static_cast<int>(want < max_threads ? want : max_threads);
-  const int64_t b_elems = pack_b ? kc_max * nc_max : 0;
-  const int64_t a_elems = mc_max * kc_max;
-  T* buf = static_cast<T*>(tl_scratch.Get((b_elems + nt * a_elems) * sizeof(T) + 64));
-  T* const b_buf = buf;
+  // Each thread packs the B panels and the A blocks it uses into its own buffers: no barriers,
+  // so a thread that the OS preempts (2 shared cores) does not stall the others mid-call.
+  const int64_t per_thread = (kc_max * nc_max + mc_max * kc_max + 64 / sizeof(T)) & ~int64_t(15);
+  T* const buf = static_cast<T*>(tl_scratch.Get(nt * per_thread * sizeof(T)));
 
 #pragma omp parallel num_threads(nt)
   {
     const int tid = omp_get_thread_num();
     const int nthreads = omp_get_num_threads();
-    T* const a_buf = buf + b_elems + tid * a_elems;
+    T* const b_buf = buf + tid * per_thread;
+    T* const a_buf = b_buf + kc_max * nc_max;
     const int64_t mtiles = CeilDiv(m, kMR);
     int tm = 1, tn = 1;
     ChooseGrid(nthreads, mtiles, CeilDiv(nc_max, kNR), &tm, &tn);
     const int ti = tid / tn, tj = tid % tn;
     const int64_t row_lo = Min(m, mtiles * ti / tm * kMR);
     const int64_t row_hi = Min(m, mtiles * (ti + 1) / tm * kMR);
-    for (int64_t jc = 0; jc < n; jc += kNC) {
+    for (int64_t jc = 0; jc < n && row_lo < row_hi; jc += kNC) {
       const int64_t nc = Min(kNC, n - jc);
       const int64_t npanels = CeilDiv(nc, kNR);
       const int64_t pan_lo = npanels * tj / tn, pan_hi = npanels * (tj + 1) / tn;
-      for (int64_t pc = 0; pc < k; pc += kKC) {
+      for (int64_t pc = 0; pc < k && pan_lo < pan_hi; pc += kKC) {
         const int64_t kc = Min(kKC, k - pc);
         const bool load_c = p.accumulate || pc > 0;
-        if (pack_b) {
-#pragma omp barrier
-          for (int64_t q = tid; q < npanels; q += nthreads) {
-            PackBPanel<T, kNR>(p.b, p.ldb, p.trans_b, pc, kc, jc + q * kNR, Min(kNR, nc - q * kNR),
-                               b_buf + q * kc * kNR);
-          }
-#pragma omp barrier
+        for (int64_t q = pan_lo; q < pan_hi; ++q) {
+          PackBPanel<T, kNR>(p.b, p.ldb, p.trans_b, pc, kc, jc + q * kNR, Min(kNR, nc - q * kNR),
+                             b_buf + (q - pan_lo) * kc * kNR);
         }
         for (int64_t ic = row_lo; ic < row_hi; ic += kMC) {
           const int64_t mc = Min(kMC, row_hi - ic);
@@ -351,18 +403,15 @@ void Gemm(const P& p) {
           for (int64_t q = pan_lo; q < pan_hi; ++q) {
             const int64_t j = q * kNR;
             const int ncols = static_cast<int>(Min(kNR, nc - j));
-            const T* b = pack_b ? b_buf + q * kc * kNR : p.b + pc * p.ldb + jc + j;
-            const int64_t b_step = pack_b ? kNR : p.ldb;
+            const T* b = b_buf + (q - pan_lo) * kc * kNR;
             for (int64_t ir = 0; ir < mc; ir += kMR) {
               const int rows = static_cast<int>(Min(kMR, mc - ir));
               T* c = p.c + (ic + ir) * p.ldc + jc + j;
               const T* a = a_buf + ir * kc;
               if (ncols == kNR) {
-                KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, b_step, c, p.ldc, ncols,
-                                               load_c);
+                KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
               } else {
-                KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, b_step, c, p.ldc, ncols,
-                                                load_c);
+                KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
               }
             }
           }
