@@ -93,17 +93,22 @@ std::string Printf(const char* fmt, int decimals, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), fmt, decimals, v);
   std::string s = buf;
-  if (s == "-0" || s.find_first_not_of("-0.") == std::string::npos) s = "0";
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);  // "-0.0"
   return s;
 }
 
 // Label for a linear tick v (a multiple of step) on an axis whose largest |value| is max_abs.
+// Very large or small axes use "2.5e8"-style labels, each with only the digits it needs.
 std::string FormatLinear(double v, double step, double max_abs) {
-  if (v == 0) return "0";
   int e_step = DecadeFloor(step);
   if (max_abs >= 1e6 || max_abs < 1e-3) {
-    int e = DecadeFloor(max_abs);
+    if (v == 0) return "0";
+    int e = DecadeFloor(std::fabs(v) * (1 + 1e-9));
     std::string mant = Printf("%.*f", std::max(0, e - e_step), v / Pow10(e));
+    if (mant.find('.') != std::string::npos) {
+      while (mant.back() == '0') mant.pop_back();
+      if (mant.back() == '.') mant.pop_back();
+    }
     return absl::StrCat(mant, "e", e);
   }
   return Printf("%.*f", std::max(0, -e_step), v);
@@ -145,7 +150,8 @@ struct Extent {
 bool Usable(double v, bool log) { return std::isfinite(v) && (!log || v > 0); }
 
 // Resolves an axis range from the data extent and the explicit bounds. Unset sides are widened to
-// nice values (multiples of a 1-2-5 step aiming at `target` ticks; 1-2-5 values on a log axis).
+// nice values: multiples of the 1-2-5 step LinearTicks would pick for `target` intervals, or
+// 1-2-5 values on a log axis.
 void ResolveRange(Extent data, std::optional<double> lo_opt, std::optional<double> hi_opt, bool log,
                   double target, bool widen, double* lo_out, double* hi_out) {
   if (lo_opt && !Usable(*lo_opt, log)) lo_opt.reset();
@@ -174,7 +180,7 @@ void ResolveRange(Extent data, std::optional<double> lo_opt, std::optional<doubl
       if (!lo_opt) lo = Floor125(lo);
       if (!hi_opt) hi = Ceil125(hi);
     } else {
-      double step = NiceStep((hi - lo) / target);
+      double step = NiceStep((hi - lo) / std::max(target, 1.0));
       if (!lo_opt) lo = std::floor(lo / step + 1e-9) * step;
       if (!hi_opt) hi = std::ceil(hi / step - 1e-9) * step;
     }
@@ -193,13 +199,17 @@ bool LabelsFit(const std::vector<Tick>& ticks, double length, bool is_x) {
     widest = std::max(widest, TextWidth(t.label, kTickFont));
   }
   if (n <= 1) return true;
-  double need = is_x ? widest + 14 : kTickFont * 2.2;
+  double need = is_x ? widest + 14 : kTickFont * 2;
   return length / (n - 1) >= need * (1 + 1e-9) || length / n >= need;
 }
 
+// Minimum distance between labelled ticks, in pixels.
+double MinSpacing(bool is_x) { return is_x ? 60 : 36; }
+
+// The densest 1-2-5 step whose ticks keep MinSpacing and whose labels do not overlap.
 std::vector<Tick> LinearTicks(double lo, double hi, double length, bool is_x) {
   double span = hi - lo;
-  double step = NiceStep(span / std::max(2.0, length / (is_x ? 90.0 : 50.0)));
+  double step = NiceStep(span * MinSpacing(is_x) / std::max(length, 1.0));
   for (int tries = 0;; ++tries) {
     std::vector<Tick> ticks;
     double max_abs = std::max(std::fabs(lo), std::fabs(hi));
@@ -300,8 +310,8 @@ std::string Text(double x, double y, const std::string& text, const std::string&
 }
 
 std::string Line(double x1, double y1, double x2, double y2) {
-  return absl::StrCat("<line x1=\"", Num(x1), "\" y1=\"", Num(y1), "\" x2=\"", Num(x2),
-                      "\" y2=\"", Num(y2), "\"/>\n");
+  return absl::StrCat("<line x1=\"", Num(x1), "\" y1=\"", Num(y1), "\" x2=\"", Num(x2), "\" y2=\"",
+                      Num(y2), "\"/>\n");
 }
 
 // Everything except the data and the legend: background, titles, grid, axes, tick labels.
@@ -309,12 +319,12 @@ std::string Line(double x1, double y1, double x2, double y2) {
 std::string RenderFrame(const Frame& f, const PlotOptions& o, const std::string& subtitle,
                         const std::string& data, const std::string& legend,
                         const std::string& note) {
-  std::string clip_id = absl::StrCat("kiln-clip-", absl::Hex(Fnv1a(data, Fnv1a(o.title)),
-                                                              absl::kZeroPad16));
-  std::string s = absl::StrCat(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", f.width, "\" height=\"", f.height,
-      "\" viewBox=\"0 0 ", f.width, " ", f.height,
-      "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
+  std::string clip_id =
+      absl::StrCat("kiln-clip-", absl::Hex(Fnv1a(data, Fnv1a(o.title)), absl::kZeroPad16));
+  std::string s =
+      absl::StrCat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", f.width, "\" height=\"",
+                   f.height, "\" viewBox=\"0 0 ", f.width, " ", f.height,
+                   "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
   absl::StrAppend(&s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
   absl::StrAppend(&s, "<defs><clipPath id=\"", clip_id, "\"><rect x=\"", Num(f.left), "\" y=\"",
                   Num(f.top), "\" width=\"", Num(f.right - f.left), "\" height=\"",
@@ -441,8 +451,8 @@ Prepared Prepare(const Series& s, const PlotOptions& o, const std::string& color
 }
 
 std::string Circle(double x, double y, double r, const std::string& color) {
-  return absl::StrCat("<circle cx=\"", Num(x), "\" cy=\"", Num(y), "\" r=\"", Num(r),
-                      "\" fill=\"", Esc(color), "\"/>\n");
+  return absl::StrCat("<circle cx=\"", Num(x), "\" cy=\"", Num(y), "\" r=\"", Num(r), "\" fill=\"",
+                      Esc(color), "\"/>\n");
 }
 
 constexpr const char* kDash = "6 4";
@@ -470,8 +480,8 @@ std::string RenderSeries(const std::vector<Prepared>& prepared, const Frame& f) 
         for (const auto& [x, y] : run) {
           absl::StrAppend(&pts, pts.empty() ? "" : " ", Num(f.x.Map(x)), ",", Num(f.y.Map(y)));
         }
-        absl::StrAppend(&s, "<polyline points=\"", pts, "\" fill=\"none\" stroke=\"",
-                        Esc(p.color), "\" stroke-width=\"1.8\" stroke-linejoin=\"round\"",
+        absl::StrAppend(&s, "<polyline points=\"", pts, "\" fill=\"none\" stroke=\"", Esc(p.color),
+                        "\" stroke-width=\"1.8\" stroke-linejoin=\"round\"",
                         p.series->dashed ? absl::StrCat(" stroke-dasharray=\"", kDash, "\"") : "",
                         "/>\n");
       }
@@ -485,22 +495,27 @@ std::string RenderSeries(const std::vector<Prepared>& prepared, const Frame& f) 
   return s;
 }
 
-constexpr size_t kMaxLegendChars = 36;
-
-std::string LegendLabel(const std::string& label) {
-  // Truncate on a code-point boundary.
-  size_t n = 0, i = 0;
-  for (; i < label.size(); ++i) {
-    if ((static_cast<unsigned char>(label[i]) & 0xC0) != 0x80 && n++ == kMaxLegendChars - 3) break;
-  }
-  return i < label.size() ? label.substr(0, i) + "..." : label;
+// Legend labels are cut to keep the legend within about a third of the picture's width.
+size_t MaxLegendChars(int width) {
+  double room = (0.35 * std::max(200, width) - 32) / (kTickFont * kCharEm);
+  return static_cast<size_t>(std::clamp(room, 8.0, 40.0));
 }
 
-double LegendWidth(const std::vector<Prepared>& prepared) {
+std::string LegendLabel(const std::string& label, size_t max_chars) {
+  std::vector<size_t> starts;  // byte offset of each code point
+  for (size_t i = 0; i < label.size(); ++i) {
+    if ((static_cast<unsigned char>(label[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  if (starts.size() <= max_chars) return label;
+  return label.substr(0, starts[max_chars - 3]) + "...";
+}
+
+double LegendWidth(const std::vector<Prepared>& prepared, int width) {
   double widest = 0;
   for (const Prepared& p : prepared) {
     if (!p.series->label.empty()) {
-      widest = std::max(widest, TextWidth(LegendLabel(p.series->label), kTickFont));
+      std::string label = LegendLabel(p.series->label, MaxLegendChars(width));
+      widest = std::max(widest, TextWidth(label, kTickFont));
     }
   }
   return widest > 0 ? widest + 32 : 0;
@@ -514,15 +529,18 @@ std::string RenderLegend(const std::vector<Prepared>& prepared, const Frame& f) 
     if (se.label.empty()) continue;
     std::string color = Esc(p.color);
     if (!se.lo.empty()) {
-      absl::StrAppend(&s, "<rect x=\"", Num(x0), "\" y=\"", Num(y - 6), "\" width=\"22\" "
-                      "height=\"12\" fill=\"", color, "\" fill-opacity=\"0.18\"/>\n");
+      absl::StrAppend(&s, "<rect x=\"", Num(x0), "\" y=\"", Num(y - 6),
+                      "\" width=\"22\" "
+                      "height=\"12\" fill=\"",
+                      color, "\" fill-opacity=\"0.18\"/>\n");
     }
     absl::StrAppend(&s, "<line x1=\"", Num(x0), "\" y1=\"", Num(y), "\" x2=\"", Num(x0 + 22),
                     "\" y2=\"", Num(y), "\" stroke=\"", color, "\" stroke-width=\"1.8\"",
                     se.dashed ? absl::StrCat(" stroke-dasharray=\"", kDash, "\"") : "", "/>\n");
     if (se.markers) absl::StrAppend(&s, Circle(x0 + 11, y, 2.6, p.color));
-    absl::StrAppend(&s, Text(x0 + 28, y + kTickFont * 0.35, LegendLabel(se.label),
-                             "class=\"legend\" fill=\"#333\""));
+    std::string label = LegendLabel(se.label, MaxLegendChars(f.width));
+    absl::StrAppend(&s,
+                    Text(x0 + 28, y + kTickFont * 0.35, label, "class=\"legend\" fill=\"#333\""));
     y += 18;
   }
   if (s.empty()) return s;
@@ -542,11 +560,21 @@ std::string XmlEscape(const std::string& text) {
     unsigned char c = text[i];
     if (c < 0x80) {
       switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&apos;"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += "&quot;";
+          break;
+        case '\'':
+          out += "&apos;";
+          break;
         default:
           if (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += static_cast<char>(c);
       }
@@ -564,8 +592,8 @@ std::string XmlEscape(const std::string& text) {
       cp = (cp << 6) | (cc & 0x3F);
     }
     if (ok) {
-      ok = (len != 3 || (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF) && cp != 0xFFFE &&
-                         cp != 0xFFFF)) &&
+      ok = (len != 3 ||
+            (cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF) && cp != 0xFFFE && cp != 0xFFFF)) &&
            (len != 4 || (cp >= 0x10000 && cp <= 0x10FFFF));
     }
     if (ok) {
@@ -609,9 +637,12 @@ std::string LinePlotSvg(const std::vector<Series>& series, const PlotOptions& op
   x.log = o.log_x;
   y.log = o.log_y;
   double w = std::max(200, o.width), h = std::max(150, o.height);
-  ResolveRange(xe, o.x_min, o.x_max, o.log_x, std::max(2.0, w * 0.7 / 90), true, &x.lo, &x.hi);
-  ResolveRange(ye, o.y_min, o.y_max, o.log_y, std::max(2.0, h * 0.7 / 50), true, &y.lo, &y.hi);
-  Frame f = Layout(o, false, LegendWidth(prepared), x, y);
+  double legend_width = LegendWidth(prepared, o.width);
+  // The plot-area size is not known before the ticks are; estimate it for the range widening.
+  double plot_w = w - (legend_width > 0 ? legend_width + 22 : 24) - 70;
+  ResolveRange(xe, o.x_min, o.x_max, o.log_x, plot_w / MinSpacing(true), true, &x.lo, &x.hi);
+  ResolveRange(ye, o.y_min, o.y_max, o.log_y, (h - 80) / MinSpacing(false), true, &y.lo, &y.hi);
+  Frame f = Layout(o, false, legend_width, x, y);
   return RenderFrame(f, o, "", RenderSeries(prepared, f), RenderLegend(prepared, f),
                      any ? "" : "no data");
 }
@@ -644,7 +675,7 @@ std::string HistogramSvg(const std::vector<double>& values, int bins, const Plot
   double h = std::max(150, o.height);
   std::optional<double> y_min = o.y_min;
   if (!y_min && !o.log_y) y_min = 0;  // bars stand on zero
-  ResolveRange(ce, y_min, o.y_max, o.log_y, std::max(2.0, h * 0.7 / 50), true, &y.lo, &y.hi);
+  ResolveRange(ce, y_min, o.y_max, o.log_y, (h - 80) / MinSpacing(false), true, &y.lo, &y.hi);
   int64_t dropped = static_cast<int64_t>(values.size()) - counted;
   std::string subtitle = absl::StrCat("n = ", counted);
   if (dropped > 0) {

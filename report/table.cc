@@ -82,8 +82,8 @@ std::string MarkdownTable(const std::vector<std::string>& header,
   emit_row(header);
   out += "|";
   for (size_t c = 0; c < cols; ++c) {
-    out += " " + (right[c] ? std::string(width[c] - 1, '-') + ":" : std::string(width[c], '-')) +
-           " |";
+    out +=
+        " " + (right[c] ? std::string(width[c] - 1, '-') + ":" : std::string(width[c], '-')) + " |";
   }
   out += "\n";
   for (const auto& row : rows) emit_row(row);
