@@ -1,7 +1,7 @@
 // SVG line plots and histograms, written as plain text. Layout: compute the axis ranges and ticks
 // (1-2-5 steps, decades on log axes), size the margins from the tick labels and the legend, then
 // emit grid, data (clipped to the plot area), axes, labels and legend. Every number goes through
-// one fixed formatter and logs through kiln's own Log, so the bytes do not depend on the C library.
+// one fixed formatter and logs go through kiln's own Log, so the bytes do not depend on libm.
 #include "report/plot.h"
 
 #include <algorithm>
@@ -134,7 +134,8 @@ struct Axis {
   double Map(double v) const {
     double t = log ? (Log(v) - Log(lo)) / (Log(hi) - Log(lo)) : (v - lo) / (hi - lo);
     // Clamp far-away points (clipped anyway) so renderers never see huge coordinates.
-    return std::clamp(pix_lo + t * (pix_hi - pix_lo), -1e5, 1e5);
+    double p = pix_lo + t * (pix_hi - pix_lo);
+    return std::isnan(p) ? pix_lo : std::clamp(p, -1e5, 1e5);
   }
 };
 
@@ -160,12 +161,18 @@ void ResolveRange(Extent data, std::optional<double> lo_opt, std::optional<doubl
   if (data.empty()) data = log ? Extent{1, 10} : Extent{0, 1};
   double lo = lo_opt ? *lo_opt : data.min;
   double hi = hi_opt ? *hi_opt : data.max;
-  if (lo >= hi) {
+  // Keep spans finite and resolvable in doubles (values beyond +-1e300 end up off the plot).
+  double limit_lo = log ? 1e-300 : -1e300;
+  lo = std::clamp(lo, limit_lo, 1e300);
+  hi = std::clamp(hi, limit_lo, 1e300);
+  bool tiny =
+      log ? hi <= lo * (1 + 1e-12) : hi - lo <= std::max(std::fabs(lo), std::fabs(hi)) * 1e-12;
+  if (lo >= hi || tiny) {
     // One value (or an explicit bound beyond all data): pad around it, moving only unset sides.
     double v = lo_opt ? lo : hi;
     double new_lo = log ? v / 2 : v - (v != 0 ? std::fabs(v) * 0.1 : 1);
     double new_hi = log ? v * 2 : v + (v != 0 ? std::fabs(v) * 0.1 : 1);
-    if (lo_opt && hi_opt) {  // equal explicit bounds
+    if (lo_opt && hi_opt) {  // (nearly) equal explicit bounds
       lo = new_lo, hi = new_hi;
     } else if (lo_opt) {
       hi = log ? lo * 2 : lo + (new_hi - v);
@@ -214,6 +221,11 @@ std::vector<Tick> LinearTicks(double lo, double hi, double length, bool is_x) {
     std::vector<Tick> ticks;
     double max_abs = std::max(std::fabs(lo), std::fabs(hi));
     double k0 = std::ceil(lo / step - 1e-9), k1 = std::floor(hi / step + 1e-9);
+    if (k1 - k0 > 1000 && tries <= 20) {  // cannot happen for resolved ranges; never loop long
+      step = NextStep(step);
+      ++tries;
+      continue;
+    }
     for (double k = k0; k <= k1; ++k) {
       double v = k * step;
       ticks.push_back({v, FormatLinear(v, step, max_abs)});

@@ -365,6 +365,26 @@ TEST(PlotTest, EmptySinglePointAndFlatSeries) {
   }
 }
 
+TEST(PlotTest, ExtremeRangesStayFiniteAndFast) {
+  std::vector<Series> cases = {
+      {.x = {1, 2}, .y = {1, 1 + 1e-15}},            // below double resolution of the span
+      {.x = {-1e308, 1e308}, .y = {-1e308, 1e308}},  // span overflows a double
+      {.x = {1e-320, 1e-300}, .y = {5e-324, 1}},     // subnormals
+      {.x = {0, 1}, .y = {1e20, 1e20}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    for (bool log : {false, true}) {
+      std::string svg = LinePlotSvg({cases[i]}, {.log_x = log, .log_y = log});
+      EXPECT_EQ(XmlProblem(svg), "") << i << " " << log;
+      EXPECT_EQ(svg.find("nan"), std::string::npos) << i << " " << log;
+      EXPECT_EQ(svg.find("inf"), std::string::npos) << i << " " << log;
+      EXPECT_GE(TickLabels(svg, "tick-y").size(), 2u) << i << " " << log;
+    }
+    std::string hist = HistogramSvg(cases[i].y, 5, {});
+    EXPECT_EQ(hist.find("nan"), std::string::npos) << i;
+  }
+}
+
 TEST(PlotTest, ExplicitRangeClipsAndSetsAutoY) {
   Series s{.x = {0, 1, 2, 3, 100}, .y = {1, 2, 3, 4, 1000}};
   std::string svg = LinePlotSvg({s}, {.x_min = 0.0, .x_max = 3.0});
