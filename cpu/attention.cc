@@ -3,6 +3,9 @@
 // exactly the forward's arithmetic (same dot product, same exp), and kernel files may not share
 // inline helpers through a header. The numerics are fixed by kLanes and kChunk below, never by the
 // vector width, the thread count or the tiling: see docs/attention.md.
+#include "cpu/attention.h"
+
+#include <immintrin.h>
 #include <omp.h>
 
 #include <cmath>
@@ -11,7 +14,6 @@
 #include <new>
 
 #include "base/kmath.h"
-#include "cpu/attention.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
 namespace {
@@ -60,6 +62,75 @@ inline T Dot(const T* __restrict a, const T* __restrict b, int64_t n) {
   return p[0] + p[1];
 }
 
+// The same dot product with explicit vectors for float (the compiler does not vectorize the
+// lane loop above on its own). Lanes 0-15 and the combining tree are exactly Dot's: masked-off
+// tail lanes keep their partial sum, and each halving adds lane l and lane l + width/2.
+#if KILN_ISA_avx512
+template <>
+inline float Dot<float>(const float* __restrict a, const float* __restrict b, int64_t n) {
+  __m512 p = _mm512_setzero_ps();
+  int64_t d = 0;
+  for (; d + 16 <= n; d += 16)
+    p = _mm512_fmadd_ps(_mm512_loadu_ps(a + d), _mm512_loadu_ps(b + d), p);
+  if (d < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - d)) - 1);
+    p = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(m, a + d), _mm512_maskz_loadu_ps(m, b + d), p,
+                              m);
+  }
+  // Halves through memory: GCC 12's 512->256 cast / extract intrinsics trip -Wuninitialized.
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, p);
+  __m256 h8 = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+  __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+  __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+  return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+}
+#elif KILN_ISA_avx2
+template <>
+inline float Dot<float>(const float* __restrict a, const float* __restrict b, int64_t n) {
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+  int64_t d = 0;
+  for (; d + 16 <= n; d += 16) {
+    lo = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), lo);
+    hi = _mm256_fmadd_ps(_mm256_loadu_ps(a + d + 8), _mm256_loadu_ps(b + d + 8), hi);
+  }
+  if (d < n) {
+    // Tail lanes beyond n load 0, and fma(0, 0, p) == p since a partial sum is never -0.
+    alignas(32) static const int32_t kIdx[16] = {0, 1, 2,  3,  4,  5,  6,  7,
+                                                 8, 9, 10, 11, 12, 13, 14, 15};
+    const __m256i left = _mm256_set1_epi32(static_cast<int32_t>(n - d));
+    const __m256i mlo =
+        _mm256_cmpgt_epi32(left, _mm256_load_si256(reinterpret_cast<const __m256i*>(kIdx)));
+    const __m256i mhi =
+        _mm256_cmpgt_epi32(left, _mm256_load_si256(reinterpret_cast<const __m256i*>(kIdx + 8)));
+    lo = _mm256_fmadd_ps(_mm256_maskload_ps(a + d, mlo), _mm256_maskload_ps(b + d, mlo), lo);
+    hi =
+        _mm256_fmadd_ps(_mm256_maskload_ps(a + d + 8, mhi), _mm256_maskload_ps(b + d + 8, mhi), hi);
+  }
+  __m256 h8 = _mm256_add_ps(lo, hi);
+  __m128 h4 = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+  __m128 h2 = _mm_add_ps(h4, _mm_movehl_ps(h4, h4));
+  return _mm_cvtss_f32(_mm_add_ss(h2, _mm_shuffle_ps(h2, h2, 1)));
+}
+#endif
+
+// kmath::Exp without branches (selects instead), so a loop of it vectorizes; for every x it
+// returns exactly kmath::Exp(x) because the in-range arithmetic is kmath's own.
+template <typename T>
+inline T ExpSelect(T x) {
+  using Lim = kmath::Ln2<T>;
+  using I = typename kmath::Bits<T>::I;
+  const T xc = x < Lim::kMin ? Lim::kMin : (x > Lim::kMax ? Lim::kMax : x);
+  I n;
+  const T r = kmath::Reduce(xc, &n);
+  const T e = kmath::Expm1Small(r) + T(1);
+  const I n1 = n / 2, n2 = n - n / 2;
+  const T y = e * kmath::Pow2<T>(n1) * kmath::Pow2<T>(n2);
+  const T big = x > Lim::kMax ? T(INFINITY) : y;
+  const T out = x < Lim::kMin ? T(0) : big;
+  return x != x ? x : out;
+}
+
 // First key and one past the last key of the document holding each key position: (B, Tk) each,
 // or null arrays when there are no document ids (then every key is in document [0, Tk)).
 struct DocRanges {
@@ -82,7 +153,8 @@ DocRanges MakeDocRanges(const int32_t* doc, int64_t doc_sb, int64_t nb, int64_t 
     int64_t* s = r.start + b * tk;
     int64_t* e = r.end + b * tk;
     for (int64_t t = 0; t < tk; ++t) s[t] = (t > 0 && d[t] == d[t - 1]) ? s[t - 1] : t;
-    for (int64_t t = tk - 1; t >= 0; --t) e[t] = (t + 1 < tk && d[t] == d[t + 1]) ? e[t + 1] : t + 1;
+    for (int64_t t = tk - 1; t >= 0; --t)
+      e[t] = (t + 1 < tk && d[t] == d[t + 1]) ? e[t + 1] : t + 1;
   }
   return r;
 }
@@ -96,9 +168,9 @@ void FreeDocRanges(DocRanges& r) {
 // One query row of the forward: keys [first, pos] of one kv head (k / v rows k_st / v_st apart).
 // acc is HS scratch. Writes out_row (HS) and *lse (if lse is not null).
 template <typename T>
-void ForwardRow(const T* __restrict q, const T* __restrict k, int64_t k_st,
-                const T* __restrict v, int64_t v_st, int64_t hs, T scale, int64_t first,
-                int64_t pos, T* __restrict acc, T* __restrict out_row, T* lse) {
+void ForwardRow(const T* __restrict q, const T* __restrict k, int64_t k_st, const T* __restrict v,
+                int64_t v_st, int64_t hs, T scale, int64_t first, int64_t pos, T* __restrict acc,
+                T* __restrict out_row, T* lse) {
   T s[kChunk];
   T m = -T(INFINITY), l = T(0);
   for (int64_t d = 0; d < hs; ++d) acc[d] = T(0);
@@ -114,8 +186,9 @@ void ForwardRow(const T* __restrict q, const T* __restrict k, int64_t k_st,
     const T alpha = Exp(m - m_new);
     l = l * alpha;
     for (int64_t d = 0; d < hs; ++d) acc[d] = acc[d] * alpha;
+    for (int64_t j = 0; j < n; ++j) s[j] = ExpSelect(s[j] - m_new);
     for (int64_t j = 0; j < n; ++j) {
-      const T pj = Exp(s[j] - m_new);
+      const T pj = s[j];
       l = l + pj;
       const T* vj = v + (c0 + j) * v_st;
       for (int64_t d = 0; d < hs; ++d) acc[d] = Fma(pj, vj[d], acc[d]);
@@ -178,12 +251,23 @@ struct BwdView {
 
 template <typename T>
 BwdView<T> MakeView(const AttentionBackwardParams& p, T* dd) {
-  return {static_cast<const T*>(p.q),    static_cast<const T*>(p.k),
-          static_cast<const T*>(p.v),    static_cast<const T*>(p.out),
-          static_cast<const T*>(p.lse),  static_cast<const T*>(p.dout),
-          static_cast<T*>(p.dq),         static_cast<T*>(p.dk),
-          static_cast<T*>(p.dv),         dd,
+  return {static_cast<const T*>(p.q),   static_cast<const T*>(p.k),
+          static_cast<const T*>(p.v),   static_cast<const T*>(p.out),
+          static_cast<const T*>(p.lse), static_cast<const T*>(p.dout),
+          static_cast<T*>(p.dq),        static_cast<T*>(p.dk),
+          static_cast<T*>(p.dv),        dd,
           static_cast<T>(p.scale)};
+}
+
+// For one query row (q, dout, lse, Di) and n consecutive keys (rows k_st / v_st apart):
+// P[j] = Exp(scale q.k_j - lse) and dS[j] = P[j] (dout.v_j - Di), with the forward's dot product.
+template <typename T>
+void ScoresToDs(const T* __restrict q, const T* __restrict dout, const T* __restrict k,
+                int64_t k_st, const T* __restrict v, int64_t v_st, int64_t hs, T scale, T lse, T di,
+                int64_t n, T* __restrict pr, T* __restrict ds) {
+  for (int64_t j = 0; j < n; ++j) pr[j] = Dot(q, k + j * k_st, hs) * scale - lse;
+  for (int64_t j = 0; j < n; ++j) pr[j] = ExpSelect(pr[j]);
+  for (int64_t j = 0; j < n; ++j) ds[j] = pr[j] * (Dot(dout, v + j * v_st, hs) - di);
 }
 
 // dQ for one query row (b, h, i) at position pos, keys [first, pos]. acc is HS scratch.
@@ -197,14 +281,16 @@ void DqRow(const AttentionBackwardParams& p, const BwdView<T>& w, int64_t b, int
   const T* vh = w.v + b * p.v_sb + kvh * p.v_sh;
   const T lse = w.lse[(b * p.nh + h) * p.tq + i];
   const T di = w.dd[(b * p.nh + h) * p.tq + i];
+  T pr[kChunk], ds[kChunk];
   for (int64_t d = 0; d < hs; ++d) acc[d] = T(0);
-  for (int64_t j = first; j <= pos; ++j) {
-    const T* kj = kh + j * p.k_st;
-    const T s = Dot(qi, kj, hs) * w.scale;
-    const T pij = Exp(s - lse);
-    const T dp = Dot(doi, vh + j * p.v_st, hs);
-    const T ds = pij * (dp - di);
-    for (int64_t d = 0; d < hs; ++d) acc[d] = Fma(ds, kj[d], acc[d]);
+  for (int64_t c0 = first; c0 <= pos; c0 += kChunk) {
+    const int64_t n = (pos + 1 - c0) < kChunk ? (pos + 1 - c0) : kChunk;
+    ScoresToDs(qi, doi, kh + c0 * p.k_st, p.k_st, vh + c0 * p.v_st, p.v_st, hs, w.scale, lse, di, n,
+               pr, ds);
+    for (int64_t j = 0; j < n; ++j) {
+      const T* kj = kh + (c0 + j) * p.k_st;
+      for (int64_t d = 0; d < hs; ++d) acc[d] = Fma(ds[j], kj[d], acc[d]);
+    }
   }
   T* dqi = w.dq + b * p.dq_sb + h * p.dq_sh + i * p.dq_st;
   for (int64_t d = 0; d < hs; ++d) dqi[d] = acc[d] * w.scale;
@@ -218,6 +304,7 @@ void DkDvBlock(const AttentionBackwardParams& p, const BwdView<T>& w, const DocR
   const int64_t hs = p.hs, group = p.nh / p.nkv, off = p.tk - p.tq;
   const T* kh = w.k + b * p.k_sb + kvh * p.k_sh;
   const T* vh = w.v + b * p.v_sb + kvh * p.v_sh;
+  T pr[kKeyBlock], ds[kKeyBlock];
   for (int64_t x = 0; x < (j1 - j0) * hs; ++x) dk_acc[x] = dv_acc[x] = T(0);
   // Queries that can see a key of the block: positions in [j0, end of the last key's document).
   int64_t pos_lo = j0 > off ? j0 : off;
@@ -234,15 +321,14 @@ void DkDvBlock(const AttentionBackwardParams& p, const BwdView<T>& w, const DocR
       const T* doi = w.dout + b * p.dout_sb + h * p.dout_sh + i * p.dout_st;
       const T lse = w.lse[(b * p.nh + h) * p.tq + i];
       const T di = w.dd[(b * p.nh + h) * p.tq + i];
+      ScoresToDs(qi, doi, kh + ja * p.k_st, p.k_st, vh + ja * p.v_st, p.v_st, hs, w.scale, lse, di,
+                 jb - ja, pr, ds);
       for (int64_t j = ja; j < jb; ++j) {
-        const T s = Dot(qi, kh + j * p.k_st, hs) * w.scale;
-        const T pij = Exp(s - lse);
-        const T dp = Dot(doi, vh + j * p.v_st, hs);
-        const T ds = pij * (dp - di);
         T* dka = dk_acc + (j - j0) * hs;
         T* dva = dv_acc + (j - j0) * hs;
-        for (int64_t d = 0; d < hs; ++d) dva[d] = Fma(pij, doi[d], dva[d]);
-        for (int64_t d = 0; d < hs; ++d) dka[d] = Fma(ds, qi[d], dka[d]);
+        const T pj = pr[j - ja], dsj = ds[j - ja];
+        for (int64_t d = 0; d < hs; ++d) dva[d] = Fma(pj, doi[d], dva[d]);
+        for (int64_t d = 0; d < hs; ++d) dka[d] = Fma(dsj, qi[d], dka[d]);
       }
     }
   }

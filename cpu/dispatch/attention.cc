@@ -11,8 +11,8 @@ namespace {
 // The checks both directions share; name is "AttentionForward" or "AttentionBackward".
 template <typename P>
 void CheckCommon(const P& p, const char* name) {
-  KILN_CHECK(p.b >= 0 && p.tq >= 0 && p.tk >= 0) << name << ": negative size (B=" << p.b
-                                                 << ", Tq=" << p.tq << ", Tk=" << p.tk << ")";
+  KILN_CHECK(p.b >= 0 && p.tq >= 0 && p.tk >= 0)
+      << name << ": negative size (B=" << p.b << ", Tq=" << p.tq << ", Tk=" << p.tk << ")";
   KILN_CHECK(p.hs >= 1) << name << ": HS must be >= 1, got " << p.hs;
   KILN_CHECK(p.nh >= 1 && p.nkv >= 1 && p.nh % p.nkv == 0)
       << name << ": NH must be a positive multiple of NKV, got NH=" << p.nh << ", NKV=" << p.nkv;
@@ -30,9 +30,12 @@ void AttentionForward(const AttentionParams& p) {
   KILN_CHECK(p.out) << "AttentionForward: out must not be null";
   if (p.b == 0 || p.tq == 0) return;
   switch (ActiveIsa()) {
-    case Isa::kAvx512: return isa_avx512::AttentionForward(p);
-    case Isa::kAvx2: return isa_avx2::AttentionForward(p);
-    case Isa::kGeneric: return isa_generic::AttentionForward(p);
+    case Isa::kAvx512:
+      return isa_avx512::AttentionForward(p);
+    case Isa::kAvx2:
+      return isa_avx2::AttentionForward(p);
+    case Isa::kGeneric:
+      return isa_generic::AttentionForward(p);
   }
 }
 
@@ -42,9 +45,12 @@ void AttentionBackward(const AttentionBackwardParams& p) {
       << "AttentionBackward: out, lse, dout, dq, dk and dv must not be null";
   if (p.b == 0) return;
   switch (ActiveIsa()) {
-    case Isa::kAvx512: return isa_avx512::AttentionBackward(p);
-    case Isa::kAvx2: return isa_avx2::AttentionBackward(p);
-    case Isa::kGeneric: return isa_generic::AttentionBackward(p);
+    case Isa::kAvx512:
+      return isa_avx512::AttentionBackward(p);
+    case Isa::kAvx2:
+      return isa_avx2::AttentionBackward(p);
+    case Isa::kGeneric:
+      return isa_generic::AttentionBackward(p);
   }
 }
 

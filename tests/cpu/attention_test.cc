@@ -143,8 +143,12 @@ Result<double> Reference(const Problem<T>& p) {
   r.dk.assign(p.k.size(), 0.0);
   r.dv.assign(p.v.size(), 0.0);
   const int64_t off = c.tk - c.tq, group = c.nh / c.nkv;
-  auto qa = [&](int64_t b, int64_t h, int64_t t) { return b * p.qs.sb + h * p.qs.sh + t * p.qs.st; };
-  auto ka = [&](int64_t b, int64_t h, int64_t t) { return b * p.ks.sb + h * p.ks.sh + t * p.ks.st; };
+  auto qa = [&](int64_t b, int64_t h, int64_t t) {
+    return b * p.qs.sb + h * p.qs.sh + t * p.qs.st;
+  };
+  auto ka = [&](int64_t b, int64_t h, int64_t t) {
+    return b * p.ks.sb + h * p.ks.sh + t * p.ks.st;
+  };
   auto visible = [&](int64_t b, int64_t i, int64_t j) {
     if (j > off + i) return false;
     return p.doc.empty() || p.doc[b * c.tk + j] == p.doc[b * c.tk + off + i];
@@ -166,7 +170,8 @@ Result<double> Reference(const Problem<T>& p) {
           mx = std::max(mx, prob[j]);
         }
         double sum = 0;
-        for (int64_t j = 0; j < c.tk; ++j) sum += prob[j] == -INFINITY ? 0.0 : std::exp(prob[j] - mx);
+        for (int64_t j = 0; j < c.tk; ++j)
+          sum += prob[j] == -INFINITY ? 0.0 : std::exp(prob[j] - mx);
         r.lse[(b * c.nh + h) * c.tq + i] = mx + std::log(sum);
         for (int64_t j = 0; j < c.tk; ++j) {
           prob[j] = prob[j] == -INFINITY ? 0.0 : std::exp(prob[j] - mx) / sum;
@@ -418,7 +423,8 @@ TEST(AttentionTest, DecodeMatchesFullPassBitwise) {
           for (int64_t h = 0; h < c.nh; ++h) {
             for (int64_t i = 0; i < tq; ++i) {
               for (int64_t d = 0; d < hs; ++d) {
-                p.q[h * p.qs.sh + i * p.qs.st + d] = pf.q[h * pf.qs.sh + (t - tq + 1 + i) * pf.qs.st + d];
+                p.q[h * p.qs.sh + i * p.qs.st + d] =
+                    pf.q[h * pf.qs.sh + (t - tq + 1 + i) * pf.qs.st + d];
               }
             }
           }
@@ -472,17 +478,21 @@ TEST(AttentionTest, PackedDocumentMatchesAloneBitwise) {
     for (int64_t t = 0; t < len; ++t) {
       for (int64_t h = 0; h < c.nh; ++h) {
         const std::string where = "doc at " + std::to_string(start) + " t=" + std::to_string(t);
-        EXPECT_TRUE(SameBits(Row(r.out, p.qs, 0, h, t, c.hs), Row(rp.out, pp.qs, 0, h, start + t, c.hs)))
+        EXPECT_TRUE(
+            SameBits(Row(r.out, p.qs, 0, h, t, c.hs), Row(rp.out, pp.qs, 0, h, start + t, c.hs)))
             << where;
         EXPECT_EQ(r.lse[h * len + t], rp.lse[h * packed.tq + start + t]) << where;
-        EXPECT_TRUE(SameBits(Row(r.dq, p.qs, 0, h, t, c.hs), Row(rp.dq, pp.qs, 0, h, start + t, c.hs)))
+        EXPECT_TRUE(
+            SameBits(Row(r.dq, p.qs, 0, h, t, c.hs), Row(rp.dq, pp.qs, 0, h, start + t, c.hs)))
             << where;
       }
       for (int64_t h = 0; h < c.nkv; ++h) {
         const std::string where = "doc at " + std::to_string(start) + " key " + std::to_string(t);
-        EXPECT_TRUE(SameBits(Row(r.dk, p.ks, 0, h, t, c.hs), Row(rp.dk, pp.ks, 0, h, start + t, c.hs)))
+        EXPECT_TRUE(
+            SameBits(Row(r.dk, p.ks, 0, h, t, c.hs), Row(rp.dk, pp.ks, 0, h, start + t, c.hs)))
             << where;
-        EXPECT_TRUE(SameBits(Row(r.dv, p.ks, 0, h, t, c.hs), Row(rp.dv, pp.ks, 0, h, start + t, c.hs)))
+        EXPECT_TRUE(
+            SameBits(Row(r.dv, p.ks, 0, h, t, c.hs), Row(rp.dv, pp.ks, 0, h, start + t, c.hs)))
             << where;
       }
     }
