@@ -289,6 +289,9 @@ void ChooseGrid(int nt, int64_t mtiles, int64_t ntiles, int* tm, int* tn) {
   }
 }
 
+// Up to this many MR-row groups, B is read in place rather than packed (GemmSmallM).
+constexpr int64_t kSmallMaxGroups = 2;
+
 // Accumulator budget of the small-M kernels (the same registers the main tile uses).
 constexpr int kAccRegs = Blocking<float>::kMR * Blocking<float>::kNV;
 
@@ -312,35 +315,51 @@ void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_st
   Kernel<Tr, R, SmallNV(R), kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
 }
 
-// M <= MR and B not transposed (decoding): B is read in place, one pass per column chunk, since
-// each B element is used by a few rows only and packing it would triple the memory traffic. The
-// whole K runs in one chain per element (no K blocking needed: nothing is packed).
+// Few rows and B not transposed (decoding, small batches): B is read in place, one pass per
+// column chunk, since each B element serves a few rows only and packing it would triple the memory
+// traffic. Nothing is packed but A, so the whole K runs without blocking. With M <= MR one row
+// group runs with the widest chunk the registers allow; with more rows the chunk is one register
+// tile wide and stays in L1/L2 while every row group of MR rows walks it.
 template <typename Tr, typename P>
 void GemmSmallM(const P& p, int nt) {
   using T = typename Tr::T;
-  constexpr int kMR = Blocking<T>::kMR;
+  constexpr int kMR = Blocking<T>::kMR, kNV = Blocking<T>::kNV;
   const int64_t m = p.m, n = p.n, k = p.k;
-  const int64_t width = SmallNV(static_cast<int>(m)) * Tr::kW;
-  // A as (r, k) at a[k * a_step + r]: a transposed A already is; otherwise pack it (m x k, tiny).
+  const bool one_group = m <= kMR;
+  const int64_t width = (one_group ? SmallNV(static_cast<int>(m)) : kNV) * Tr::kW;
+  // A as (r, k) at a[k * a_step + r] per row group: a transposed A already is; otherwise pack it.
   const T* a = p.a;
-  int64_t a_step = p.lda;
+  int64_t a_step = p.lda, a_group = kMR;
   if (!p.trans_a) {
-    T* packed = static_cast<T*>(tl_scratch.Get(kMR * k * sizeof(T) + 64));
+    T* packed = static_cast<T*>(tl_scratch.Get(CeilDiv(m, kMR) * kMR * k * sizeof(T) + 64));
     PackA<T, kMR>(p.a, p.lda, false, 0, m, 0, k, packed);
     a = packed;
     a_step = kMR;
+    a_group = kMR * k;
   }
   const int64_t chunks = CeilDiv(n, width);
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int64_t q = 0; q < chunks; ++q) {
     const int64_t j = q * width;
     const int ncols = static_cast<int>(Min(width, n - j));
-    if (ncols == width) {
-      SmallKernelRows<Tr, true, kMR>(static_cast<int>(m), k, a, a_step, p.b + j, p.ldb, p.c + j,
-                                     p.ldc, ncols, p.accumulate);
-    } else {
-      SmallKernelRows<Tr, false, kMR>(static_cast<int>(m), k, a, a_step, p.b + j, p.ldb, p.c + j,
-                                      p.ldc, ncols, p.accumulate);
+    const bool full = ncols == width;
+    for (int64_t i = 0; i < m; i += kMR) {
+      const int rows = static_cast<int>(Min(kMR, m - i));
+      const T* ai = a + (i / kMR) * a_group;
+      T* c = p.c + i * p.ldc + j;
+      if (one_group && full) {
+        SmallKernelRows<Tr, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                       p.accumulate);
+      } else if (one_group) {
+        SmallKernelRows<Tr, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                        p.accumulate);
+      } else if (full) {
+        KernelRows<Tr, kNV, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                       p.accumulate);
+      } else {
+        KernelRows<Tr, kNV, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                        p.accumulate);
+      }
     }
   }
 }
@@ -364,7 +383,7 @@ void Gemm(const P& p) {
   const int64_t want = m * n * k / (1 << 18) + 1;
   const int max_threads = omp_get_max_threads();
   const int nt = static_cast<int>(want < max_threads ? want : max_threads);
-  if (m <= kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
+  if (m <= kSmallMaxGroups * kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
 
   const int64_t kc_max = Min(kKC, k);
   const int64_t nc_max = Min(kNC, CeilDiv(n, kNR) * kNR);
