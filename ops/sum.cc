@@ -1,0 +1,34 @@
+// Sum over any dims (row Sum): the reduced dims are moved last and the input made contiguous
+// (ops/reduce_util.h), so the kernel sums rows of a (rows, R) matrix in a fixed order. Backward
+// broadcasts the gradient back over the reduced dims.
+#include "ops/api.h"
+#include "ops/backward.h"
+#include "ops/dispatch.h"
+#include "ops/reduce_util.h"
+
+namespace kiln::ops {
+
+Tensor Sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  CheckFloat(x, "Sum", "x");
+  ReducePlan plan = PlanReduce(x, dims, keepdim, "Sum");
+  Tensor out = Tensor::Empty(plan.out_shape, x.dtype(), x.device());
+  if (plan.rows == 0) return out;
+  // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] (rows).
+  KernelArgs args;
+  args.in[0] = ToKArray(ToRows(x, plan));
+  args.n_in = 1;
+  args.out[0] = ToKArray(View(out, {plan.rows}));
+  args.n_out = 1;
+  RunKernel(Op::kSum, args, x.device());
+  return out;
+}
+
+// attrs: ReduceAttrs (keepdim, input shape, reduced dims). Nothing saved.
+std::vector<Tensor> BackwardSum(const BackwardCtx& ctx) {
+  if (!ctx.needs_grad[0]) return {Tensor()};
+  ReduceAttrView a = ParseReduceAttrs(ctx.attrs);
+  if (!ctx.grads[0].defined()) return {Tensor()};
+  return {ExpandReduced(ctx.grads[0], a.in_shape, a.dims, a.keepdim)};
+}
+
+}  // namespace kiln::ops
