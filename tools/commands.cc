@@ -4,10 +4,12 @@
 namespace kiln::tools {
 
 int RunVersion(const std::vector<std::string>& args);
+int RunData(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"version", "print kiln's version and build facts", &RunVersion},
+      {"data", "make task datasets, mixtures and statistics", &RunData},
   };
   return kCommands;
 }
