@@ -390,7 +390,8 @@ void Gemm(const P& p) {
   const int64_t mc_max = Min(kMC, CeilDiv(m, kMR) * kMR);
   // Each thread packs the B panels and the A blocks it uses into its own buffers: no barriers,
   // so a thread that the OS preempts (2 shared cores) does not stall the others mid-call.
-  const int64_t per_thread = (kc_max * nc_max + mc_max * kc_max + 64 / sizeof(T)) & ~int64_t(15);
+  // Rounded up to 16 elements, so every thread's buffers start 64-byte aligned and never overlap.
+  const int64_t per_thread = (kc_max * nc_max + mc_max * kc_max + 15) & ~int64_t(15);
   T* const buf = static_cast<T*>(tl_scratch.Get(nt * per_thread * sizeof(T)));
 
 #pragma omp parallel num_threads(nt)

@@ -189,6 +189,22 @@ TEST_F(GemmTest, DgemmLargeShapesAllPathsExact) {
   SweepAllPathsAndThreads<double>(kLargeShapes, 3, false);
 }
 
+// Random mid-size shapes with odd k, big enough for several threads: catches per-thread buffer
+// layouts that only go wrong for some (kc, nc, mc) combinations.
+template <typename T>
+void RandomThreadedShapes(uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::vector<Shape> shapes;
+  for (int i = 0; i < 6; ++i) {
+    shapes.push_back({50 + static_cast<int64_t>(gen() % 60), 50 + static_cast<int64_t>(gen() % 60),
+                      151 + 2 * static_cast<int64_t>(gen() % 90)});
+  }
+  SweepAllPathsAndThreads<T>(shapes.data(), static_cast<int>(shapes.size()), false);
+}
+
+TEST_F(GemmTest, SgemmRandomThreadedShapesExact) { RandomThreadedShapes<float>(5); }
+TEST_F(GemmTest, DgemmRandomThreadedShapesExact) { RandomThreadedShapes<double>(6); }
+
 // The value check on its own, at the default path and threads, so a wrong reference cannot hide
 // a wrong kernel.
 TEST_F(GemmTest, SgemmMatchesF64Reference) {
