@@ -67,7 +67,7 @@ struct AttentionBackwardParams {
   int64_t dv_sb = 0, dv_sh = 0, dv_st = 0;
 };
 
-// Per-ISA kernels (cpu/attention.cc, cpu/attention_backward.cc, built once per path).
+// Per-ISA kernels (cpu/attention.cc, built once per path).
 namespace isa_generic {
 void AttentionForward(const AttentionParams& p);
 void AttentionBackward(const AttentionBackwardParams& p);
