@@ -62,6 +62,18 @@ inline T TreeCombine(const T* p, int64_t b0, int64_t b1) {
   return TreeCombine(p, b0, mid) + TreeCombine(p, mid, b1);
 }
 
+// Sums over rows (LayerNorm / RmsNorm weight gradients): rows are cut in chunks of kRowChunk by
+// row count (never by thread count), each chunk summed in row order, and the chunk partials
+// p[k * stride] combined by the pairwise tree of TreeCombine. Part of the numerics.
+constexpr int64_t kRowChunk = 64;
+
+template <typename T>
+inline T StridedTreeCombine(const T* p, int64_t stride, int64_t b0, int64_t b1) {
+  if (b1 - b0 == 1) return p[b0 * stride];
+  const int64_t mid = b0 + (b1 - b0 + 1) / 2;
+  return StridedTreeCombine(p, stride, b0, mid) + StridedTreeCombine(p, stride, mid, b1);
+}
+
 // Max of x[0, n): -inf for n == 0, NaN if any element is NaN. Exact in any order (up to the sign
 // of a zero, and the lanes fix even that).
 template <typename T>
