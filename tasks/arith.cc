@@ -375,6 +375,35 @@ void EnumeratePaths(const std::vector<Item>& items, int64_t target, bool nice, b
   }
 }
 
+// Solvability on bare values (no expression strings): the hot path of trace writing.
+bool CanReach(std::vector<Rational>& vals, int64_t target, bool nice) {
+  if (vals.size() == 1) return WithinTolerance(vals[0], target);
+  for (size_t i = 0; i < vals.size(); ++i) {
+    for (size_t j = i + 1; j < vals.size(); ++j) {
+      Rational a = vals[i], b = vals[j];
+      if (a < b) std::swap(a, b);
+      std::vector<Rational> rest;
+      for (size_t k = 0; k < vals.size(); ++k) {
+        if (k != i && k != j) rest.push_back(vals[k]);
+      }
+      for (auto r : {Add(a, b), Sub(a, b), Mul(a, b), Div(a, b), Sub(b, a), Div(b, a)}) {
+        if (!r || (nice && (!r->is_integer() || r->num < 0))) continue;
+        rest.push_back(*r);
+        bool ok = CanReach(rest, target, nice);
+        rest.pop_back();
+        if (ok) return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool CanReach(const std::vector<Item>& items, int64_t target, bool nice) {
+  std::vector<Rational> vals;
+  for (const Item& it : items) vals.push_back(it.v);
+  return CanReach(vals, target, nice);
+}
+
 std::optional<Path> FindSolution(const std::vector<Item>& items, int64_t target) {
   for (bool nice : {true, false}) {
     std::vector<std::string> prefix;
@@ -466,17 +495,12 @@ SearchTrace WriteSearchTrace(const std::vector<int64_t>& numbers, int64_t target
   for (bool nice : {true, false}) {
     for (const Move& m : Moves(items, nice)) {
       auto rest = AfterMove(items, m);
-      auto sol = FindSolution(rest, target);
-      if (!sol && nice) dead.push_back(m);
-      if (sol && !good_move) {
-        // Prefer a branch that stays nice all the way down.
-        std::vector<std::string> prefix;
-        std::vector<Path> nice_sol;
-        EnumeratePaths(rest, target, true, true, 1, prefix, nice_sol);
-        if (!nice_sol.empty() || !nice) {
-          good_move = m;
-          good_path = nice_sol.empty() ? *sol : nice_sol[0];
-        }
+      bool solvable = CanReach(rest, target, false);
+      if (!solvable && nice) dead.push_back(m);
+      // Prefer a branch that stays nice all the way down.
+      if (solvable && !good_move && (!nice || CanReach(rest, target, true))) {
+        good_move = m;
+        good_path = FindSolution(rest, target);
       }
     }
     if (good_move) break;
