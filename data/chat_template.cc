@@ -22,15 +22,17 @@ std::string RenderChat(const std::string& prompt, const std::string& response) {
 absl::StatusOr<TokenizedExample> TokenizeExample(const Tokenizer& tok, const std::string& prompt,
                                                  const std::string& response,
                                                  const TemplateOptions& options) {
-  KILN_CHECK(options.max_len >= 2) << "TokenizeExample: max_len must be >= 2, got "
-                                   << options.max_len;
+  KILN_CHECK(options.max_len >= 2)
+      << "TokenizeExample: max_len must be >= 2, got " << options.max_len;
   TokenizedExample ex;
   ex.ids = GenerationPrompt(tok, prompt);
   ex.prompt_length = static_cast<int>(ex.ids.size());
   if (ex.prompt_length >= options.max_len) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "prompt is ", ex.prompt_length, " tokens with the chat template, which leaves no room for "
-        "a response within the maximum length ", options.max_len));
+    return absl::InvalidArgumentError(
+        absl::StrCat("prompt is ", ex.prompt_length,
+                     " tokens with the chat template, which leaves no room for "
+                     "a response within the maximum length ",
+                     options.max_len));
   }
   auto r = tok.Encode(response);
   ex.ids.insert(ex.ids.end(), r.begin(), r.end());

@@ -86,11 +86,12 @@ absl::StatusOr<Checked> CheckOptions(const MakeOptions& o) {
       return Prefixed("--difficulty", s);
     }
   }
-  if (o.n <= 0) return absl::InvalidArgumentError(absl::StrCat("--n: expected a positive count, got ", o.n));
+  if (o.n <= 0)
+    return absl::InvalidArgumentError(absl::StrCat("--n: expected a positive count, got ", o.n));
   auto names = VariantNames();
   if (std::find(names.begin(), names.end(), o.variant) == names.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--variant: unknown variant '", o.variant, "' (known: cot, nocot, lowq, short, teacher)"));
+    return absl::InvalidArgumentError(absl::StrCat("--variant: unknown variant '", o.variant,
+                                                   "' (known: cot, nocot, lowq, short, teacher)"));
   }
   if (o.split != "train" && o.split != "eval") {
     return absl::InvalidArgumentError(
@@ -102,9 +103,10 @@ absl::StatusOr<Checked> CheckOptions(const MakeOptions& o) {
   }
   bool sft_variant = o.variant == "cot" || o.variant == "nocot" || o.variant == "lowq";
   if (sft_variant && o.split == "train" && !(*task)->sft_allowed()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--task: '", o.task, "' is an evaluation domain and never goes into SFT training data "
-        "(use --split eval, or --variant short / kiln data mix for pretraining)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--task: '", o.task,
+                     "' is an evaluation domain and never goes into SFT training data "
+                     "(use --split eval, or --variant short / kiln data mix for pretraining)"));
   }
   return Checked{std::move(*task), o.split == "eval" ? tasks::Split::kEval : tasks::Split::kTrain};
 }
@@ -112,8 +114,9 @@ absl::StatusOr<Checked> CheckOptions(const MakeOptions& o) {
 }  // namespace
 
 Json RecordToJson(const Record& r) {
-  Json j{{"prompt", r.prompt},         {"response", r.response}, {"task", r.task},
-         {"difficulty", r.difficulty}, {"variant", r.variant},   {"verified", r.verified},
+  Json j{{"prompt", r.prompt},   {"response", r.response},
+         {"task", r.task},       {"difficulty", r.difficulty},
+         {"variant", r.variant}, {"verified", r.verified},
          {"seed", r.seed}};
   if (!r.defect.empty()) j["defect"] = r.defect;
   return j;
@@ -218,7 +221,8 @@ std::string MakeDefect(const std::string& defect, const std::string& cot,
     std::vector<std::string> lines = absl::StrSplit(body, '\n', absl::SkipEmpty());
     auto original = lines;
     for (size_t i = lines.size(); i > 1; --i) std::swap(lines[i - 1], lines[rng.UniformInt(i)]);
-    if (lines == original && lines.size() > 1) std::rotate(lines.begin(), lines.begin() + 1, lines.end());
+    if (lines == original && lines.size() > 1)
+      std::rotate(lines.begin(), lines.begin() + 1, lines.end());
     std::string out;
     for (const auto& l : lines) absl::StrAppend(&out, l, "\n");
     return "<think>\n" + out + tail;
@@ -304,8 +308,8 @@ absl::StatusOr<std::vector<MixSource>> ParseMixSources(const std::string& spec) 
       name = item.substr(0, eq);
       std::string w = item.substr(eq + 1);
       if (!absl::SimpleAtod(w, &src.weight) || !(src.weight > 0) || !std::isfinite(src.weight)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--sources: '", item, "': weight must be a positive number, got '", w, "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--sources: '", item, "': weight must be a positive number, got '", w, "'"));
       }
     }
     size_t colon = name.find(':');
@@ -333,7 +337,8 @@ absl::StatusOr<std::vector<MixSource>> ParseMixSources(const std::string& spec) 
 
 absl::StatusOr<std::vector<Record>> MakeMixture(const std::vector<MixSource>& sources, int64_t n,
                                                 uint64_t seed) {
-  if (n <= 0) return absl::InvalidArgumentError(absl::StrCat("--n: expected a positive count, got ", n));
+  if (n <= 0)
+    return absl::InvalidArgumentError(absl::StrCat("--n: expected a positive count, got ", n));
   KILN_CHECK(!sources.empty()) << "MakeMixture: no sources";
   std::vector<std::unique_ptr<tasks::Task>> ts;
   double total = 0;
@@ -346,12 +351,15 @@ absl::StatusOr<std::vector<Record>> MakeMixture(const std::vector<MixSource>& so
   return BuildAll(n, [&](int64_t i) {
     double u = static_cast<double>(Draw(seed, i, kMixStream) >> 11) * 0x1p-53 * total;
     size_t k = 0;
-    for (double acc = sources[0].weight; k + 1 < sources.size() && u >= acc;) acc += sources[++k].weight;
+    for (double acc = sources[0].weight; k + 1 < sources.size() && u >= acc;)
+      acc += sources[++k].weight;
     const tasks::Task& task = *ts[k];
     int level = PickLevel(task, sources[k].difficulty, seed, i);
     tasks::Instance inst = tasks::GenerateInSplit(task, seed, i, level, tasks::Split::kTrain);
-    return Record{task.Prompt(inst), task.ShortSolution(inst), task.name(), level, "short", true,
-                  inst.seed, ""};
+    return Record{task.Prompt(inst), task.ShortSolution(inst),
+                  task.name(),       level,
+                  "short",           true,
+                  inst.seed,         ""};
   });
 }
 

@@ -24,8 +24,8 @@ struct Record {
   int difficulty = 0;
   std::string variant;  // cot, nocot, lowq, short, teacher
   bool verified = false;
-  uint64_t seed = 0;    // the instance seed: Generate(seed, difficulty) rebuilds the instance
-  std::string defect;   // lowq only: slip, truncated, shuffled or short ("" otherwise)
+  uint64_t seed = 0;   // the instance seed: Generate(seed, difficulty) rebuilds the instance
+  std::string defect;  // lowq only: slip, truncated, shuffled or short ("" otherwise)
 };
 
 Json RecordToJson(const Record& r);
@@ -43,10 +43,10 @@ struct MakeOptions {
   int64_t n = 0;
   std::string variant = "cot";
   uint64_t seed = 1;
-  int difficulty = 0;              // 0: every level of the task, drawn per record
-  std::string split = "train";     // train or eval
-  double low_quality_rate = 0.5;   // lowq: share of records that are low quality
-  tasks::TraceOptions trace;       // trace length (-1: the task's defaults)
+  int difficulty = 0;             // 0: every level of the task, drawn per record
+  std::string split = "train";    // train or eval
+  double low_quality_rate = 0.5;  // lowq: share of records that are low quality
+  tasks::TraceOptions trace;      // trace length (-1: the task's defaults)
 };
 
 // Errors name the flag (--task, --difficulty, --variant, --n, --split, --low-quality-rate).

@@ -16,9 +16,9 @@ namespace kiln::data {
 struct PackedRow {
   std::vector<int32_t> ids, targets, positions;
   std::vector<float> loss_mask;
-  std::vector<int32_t> doc_ids;    // -1 on padding
-  std::vector<int32_t> doc_starts; // start offset of each document, then the end of the last one
-  std::vector<int> examples;       // index into the input of each document, in order
+  std::vector<int32_t> doc_ids;     // -1 on padding
+  std::vector<int32_t> doc_starts;  // start offset of each document, then the end of the last one
+  std::vector<int> examples;        // index into the input of each document, in order
 };
 
 // Greedy, in input order (deterministic and order-preserving): an example goes into the current

@@ -15,10 +15,11 @@ int32_t Tokenizer::Special(const std::string& name) const {
   return *id;
 }
 
-absl::Status Tokenizer::Save(const std::string& path) const { return WriteJsonFile(path, ToJson()); }
+absl::Status Tokenizer::Save(const std::string& path) const {
+  return WriteJsonFile(path, ToJson());
+}
 
-ByteTokenizer::ByteTokenizer()
-    : ByteTokenizer({kBos, kEos, kPad, kUser, kAssistant, kEndOfTurn}) {}
+ByteTokenizer::ByteTokenizer() : ByteTokenizer({kBos, kEos, kPad, kUser, kAssistant, kEndOfTurn}) {}
 
 ByteTokenizer::ByteTokenizer(std::vector<std::string> specials) : specials_(std::move(specials)) {
   std::set<std::string> seen(specials_.begin(), specials_.end());
@@ -55,7 +56,8 @@ std::optional<int32_t> ByteTokenizer::SpecialId(const std::string& name) const {
 
 Json ByteTokenizer::ToJson() const { return Json{{"type", "byte"}, {"specials", specials_}}; }
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j, const std::string& where) {
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j,
+                                                             const std::string& where) {
   auto type = GetField<std::string>(j, "type", where);
   if (!type.ok()) return type.status();
   if (*type == "byte") {
@@ -69,8 +71,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j, cons
     std::set<std::string> seen;
     for (const auto& s : *specials) {
       if (!s.is_string() || !seen.insert(s.get<std::string>()).second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": field 'specials': expected distinct strings, got ", s.dump()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": field 'specials': expected distinct strings, got ", s.dump()));
       }
       names.push_back(s.get<std::string>());
     }

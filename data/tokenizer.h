@@ -64,6 +64,7 @@ class ByteTokenizer : public Tokenizer {
 
 // Reads a tokenizer file written by Save; errors name the file and the field.
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
-absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j, const std::string& where);
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j,
+                                                             const std::string& where);
 
 }  // namespace kiln::data

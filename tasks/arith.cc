@@ -60,10 +60,14 @@ std::optional<Rational> Div(Rational a, Rational b) {
 }
 std::optional<Rational> Apply(char op, Rational a, Rational b) {
   switch (op) {
-    case '+': return Add(a, b);
-    case '-': return Sub(a, b);
-    case '*': return Mul(a, b);
-    case '/': return Div(a, b);
+    case '+':
+      return Add(a, b);
+    case '-':
+      return Sub(a, b);
+    case '*':
+      return Mul(a, b);
+    case '/':
+      return Div(a, b);
   }
   KILN_CHECK(false) << "Apply: unknown operator '" << op << "'";
   return std::nullopt;
@@ -89,7 +93,9 @@ bool WithinTolerance(Rational r, int64_t target) {
 
 namespace {
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsOp(char c) { return c == '+' || c == '-' || c == '*' || c == '/'; }
 bool IsAllowed(char c) { return IsDigit(c) || IsOp(c) || c == '(' || c == ')' || IsSpace(c); }
@@ -338,8 +344,8 @@ std::vector<Move> Moves(const std::vector<Item>& items, bool nice) {
 
 std::vector<Item> AfterMove(const std::vector<Item>& items, const Move& m) {
   std::vector<Item> out;
-  out.push_back({m.result, absl::StrCat(Wrap(items[m.i]), " ", std::string(1, m.op), " ",
-                                        Wrap(items[m.j])),
+  out.push_back({m.result,
+                 absl::StrCat(Wrap(items[m.i]), " ", std::string(1, m.op), " ", Wrap(items[m.j])),
                  false});
   for (size_t k = 0; k < items.size(); ++k) {
     if (k != m.i && k != m.j) out.push_back(items[k]);
@@ -348,8 +354,8 @@ std::vector<Item> AfterMove(const std::vector<Item>& items, const Move& m) {
 }
 
 std::string StepText(const std::vector<Item>& items, const Move& m) {
-  return absl::StrCat(FormatOperand(items[m.i].v), std::string(1, m.op), FormatOperand(items[m.j].v),
-                      "=", FormatOperand(m.result));
+  return absl::StrCat(FormatOperand(items[m.i].v), std::string(1, m.op),
+                      FormatOperand(items[m.j].v), "=", FormatOperand(m.result));
 }
 
 // A full path from `items` down to one value: the step texts and the final item.

@@ -85,7 +85,8 @@ class Countdown : public Task {
     RngStream rng(seed);
     for (int attempt = 0; attempt < 1000; ++attempt) {
       std::vector<int64_t> nums;
-      for (int k = 0; k < difficulty; ++k) nums.push_back(1 + static_cast<int64_t>(rng.UniformInt(100)));
+      for (int k = 0; k < difficulty; ++k)
+        nums.push_back(1 + static_cast<int64_t>(rng.UniformInt(100)));
       std::vector<int64_t> targets;
       for (const Rational& r : ReachableValues(nums)) {
         if (r.is_integer() && r.num >= 10 && r.num <= 100) targets.push_back(r.num);
@@ -150,7 +151,8 @@ class GeneralPoints : public Task {
     for (int attempt = 0; attempt < 1000; ++attempt) {
       std::vector<int> ranks;
       for (int k = 0; k < 4; ++k) ranks.push_back(1 + static_cast<int>(rng.UniformInt(13)));
-      if (difficulty == 2 && std::none_of(ranks.begin(), ranks.end(), [](int r) { return r > 10; })) {
+      if (difficulty == 2 &&
+          std::none_of(ranks.begin(), ranks.end(), [](int r) { return r > 10; })) {
         continue;
       }
       std::vector<int64_t> values;
@@ -161,7 +163,8 @@ class GeneralPoints : public Task {
       }
       auto reach = ReachableValues(values);
       if (!std::binary_search(reach.begin(), reach.end(), Rational{24, 1})) continue;
-      return Json{{"cards", cards}, {"values", values}, {"rule", face_as_ten_ ? "jqk10" : "jqk111213"}};
+      return Json{
+          {"cards", cards}, {"values", values}, {"rule", face_as_ten_ ? "jqk10" : "jqk111213"}};
     }
     KILN_CHECK(false) << "internal error: general points found no solvable hand";
     return {};

@@ -23,7 +23,8 @@ int64_t RandInt(RngStream& rng, int64_t lo, int64_t hi) {
 }
 
 std::string Op(Rational a, char op, Rational b, Rational c) {
-  return absl::StrCat(FormatOperand(a), std::string(1, op), FormatOperand(b), "=", FormatOperand(c));
+  return absl::StrCat(FormatOperand(a), std::string(1, op), FormatOperand(b), "=",
+                      FormatOperand(c));
 }
 std::string Op(int64_t a, char op, int64_t b, int64_t c) {
   return Op(Rational{a, 1}, op, Rational{b, 1}, Rational{c, 1});
@@ -125,7 +126,8 @@ class Arithmetic : public ValueTask {
       // Column by column from the ones, with carries / borrows.
       int64_t result = 0, scale = 1, carry = 0;
       int col = 1;
-      for (int64_t x = a, y = b; x > 0 || y > 0 || carry != 0; x /= 10, y /= 10, scale *= 10, ++col) {
+      for (int64_t x = a, y = b; x > 0 || y > 0 || carry != 0;
+           x /= 10, y /= 10, scale *= 10, ++col) {
         int64_t dx = x % 10, dy = y % 10, digit;
         absl::StrAppend(&body, "Column ", col, ": ");
         if (op == '+') {
@@ -215,8 +217,8 @@ class LinearEquation : public ValueTask {
         eq = absl::StrCat(a, "(", Linear(1, b), ") = ", Linear(c, d));
       }
     }
-    return Json{{"a", a}, {"b", b}, {"c", c}, {"d", d}, {"equation", eq},
-                {"answer", absl::StrCat("x = ", x)}};
+    return Json{{"a", a}, {"b", b},         {"c", c},
+                {"d", d}, {"equation", eq}, {"answer", absl::StrCat("x = ", x)}};
   }
   std::string WriteCot(const Instance& inst, const TraceOptions&) const override {
     int64_t a = inst.spec.at("a").get<int64_t>(), b = inst.spec.at("b").get<int64_t>();
@@ -258,7 +260,8 @@ class Sorting : public ValueTask {
   std::string difficulty_help() const override { return "lists of 5, 8 or 12 numbers"; }
   std::string Prompt(const Instance& inst) const override {
     return absl::StrCat("Sort these numbers in ascending order: ",
-                        JoinInts(inst.spec.at("list").get<std::vector<int64_t>>()), ".", kAskSuffix);
+                        JoinInts(inst.spec.at("list").get<std::vector<int64_t>>()), ".",
+                        kAskSuffix);
   }
   std::string Canonical(const Instance& inst, const std::string& answer) const override {
     std::string a = answer;
@@ -429,8 +432,8 @@ class BooleanLogic : public ValueTask {
       std::string name(1, static_cast<char>('A' + v));
       if (rng.UniformInt(4) == 0) {
         if (steps) {
-          steps->push_back(absl::StrCat("not ", name, " = not ", vals[v] ? "True" : "False",
-                                        " = ", vals[v] ? "False" : "True"));
+          steps->push_back(absl::StrCat("not ", name, " = not ", vals[v] ? "True" : "False", " = ",
+                                        vals[v] ? "False" : "True"));
         }
         return {"not " + name, !vals[v]};
       }
@@ -442,8 +445,9 @@ class BooleanLogic : public ValueTask {
     bool v = is_and ? (l.value && r.value) : (l.value || r.value);
     std::string text = absl::StrCat(l.text, is_and ? " and " : " or ", r.text);
     if (steps) {
-      steps->push_back(absl::StrCat(text, " = ", l.value ? "True" : "False", is_and ? " and " : " or ",
-                                    r.value ? "True" : "False", " = ", v ? "True" : "False"));
+      steps->push_back(absl::StrCat(text, " = ", l.value ? "True" : "False",
+                                    is_and ? " and " : " or ", r.value ? "True" : "False", " = ",
+                                    v ? "True" : "False"));
     }
     return {top ? text : absl::StrCat("(", text, ")"), v};
   }
@@ -456,7 +460,9 @@ class BooleanLogic : public ValueTask {
     uint64_t offset = rng.offset();
     RngStream build(seed, offset);
     Formula f = Build(build, difficulty, vals, true, nullptr);
-    return Json{{"values", vals}, {"formula", f.text}, {"offset", offset},
+    return Json{{"values", vals},
+                {"formula", f.text},
+                {"offset", offset},
                 {"answer", f.value ? "True" : "False"}};
   }
   std::string WriteCot(const Instance& inst, const TraceOptions&) const override {

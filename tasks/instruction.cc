@@ -18,22 +18,30 @@ struct Topic {
 };
 
 constexpr Topic kTopics[] = {
-    {"tea", "tea is a drink made by soaking dried leaves in hot water and people around the world "
-            "enjoy a cup of it every single day"},
-    {"the moon", "the moon circles our planet about once a month and its pale light changes shape "
-                 "as the sun lights different parts of its surface"},
-    {"bicycles", "a bicycle turns the push of your feet into motion with two wheels a chain and a "
-                 "frame that together make riding quiet cheap and healthy"},
-    {"libraries", "a library lends books to anyone who asks and gives people a calm place to read "
-                  "study and learn new things for free all year"},
-    {"rain", "rain falls when tiny drops in clouds join into bigger drops that grow too heavy to "
-             "float and then water the fields rivers and gardens below"},
-    {"bees", "bees visit flowers to collect nectar and pollen and while they do so they carry pollen "
-             "from plant to plant which helps fruit and seeds grow"},
-    {"chess", "chess is a board game for two players who move sixteen pieces each and try to trap "
-              "the other king with careful planning and patience"},
-    {"bread", "bread is baked from flour water salt and yeast and the yeast makes gas that lifts the "
-              "dough so the loaf comes out soft and light"},
+    {"tea",
+     "tea is a drink made by soaking dried leaves in hot water and people around the world "
+     "enjoy a cup of it every single day"},
+    {"the moon",
+     "the moon circles our planet about once a month and its pale light changes shape "
+     "as the sun lights different parts of its surface"},
+    {"bicycles",
+     "a bicycle turns the push of your feet into motion with two wheels a chain and a "
+     "frame that together make riding quiet cheap and healthy"},
+    {"libraries",
+     "a library lends books to anyone who asks and gives people a calm place to read "
+     "study and learn new things for free all year"},
+    {"rain",
+     "rain falls when tiny drops in clouds join into bigger drops that grow too heavy to "
+     "float and then water the fields rivers and gardens below"},
+    {"bees",
+     "bees visit flowers to collect nectar and pollen and while they do so they carry pollen "
+     "from plant to plant which helps fruit and seeds grow"},
+    {"chess",
+     "chess is a board game for two players who move sixteen pieces each and try to trap "
+     "the other king with careful planning and patience"},
+    {"bread",
+     "bread is baked from flour water salt and yeast and the yeast makes gas that lifts the "
+     "dough so the loaf comes out soft and light"},
 };
 
 constexpr const char* kKeys[] = {"summary", "note", "answer", "text"};
@@ -75,7 +83,8 @@ class Instruction : public Task {
   std::string difficulty_help() const override { return "how many constraints, 1 to 3"; }
 
   std::string Prompt(const Instance& inst) const override {
-    std::string p = absl::StrCat("Write a short note about ", inst.spec.at("topic").get<std::string>(), ".");
+    std::string p =
+        absl::StrCat("Write a short note about ", inst.spec.at("topic").get<std::string>(), ".");
     for (const auto& c : inst.spec.at("constraints")) absl::StrAppend(&p, " ", Describe(c));
     return p;
   }
@@ -107,8 +116,8 @@ class Instruction : public Task {
       const std::string& k = kinds[rng.UniformInt(kinds.size())];
       if (std::find(chosen.begin(), chosen.end(), k) != chosen.end()) continue;
       bool has_json = std::find(chosen.begin(), chosen.end(), "json_key") != chosen.end();
-      if ((has_json && k != "no_commas") || (k == "json_key" && !chosen.empty() &&
-                                             (chosen.size() > 1 || chosen[0] != "no_commas"))) {
+      if ((has_json && k != "no_commas") ||
+          (k == "json_key" && !chosen.empty() && (chosen.size() > 1 || chosen[0] != "no_commas"))) {
         continue;
       }
       if (k == "json_key" && difficulty == 3) continue;

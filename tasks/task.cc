@@ -30,8 +30,8 @@ std::string Task::SolveCot(const Instance& inst, const TraceOptions& options) co
 
 std::string Task::ShortSolution(const Instance& inst) const {
   std::string r = WriteShort(inst);
-  KILN_CHECK(ScoreResponse(inst, r).correct)
-      << "internal error: " << name() << " seed " << inst.seed << ": short solution is wrong: " << r;
+  KILN_CHECK(ScoreResponse(inst, r).correct) << "internal error: " << name() << " seed "
+                                             << inst.seed << ": short solution is wrong: " << r;
   return r;
 }
 
@@ -57,8 +57,8 @@ std::string Task::Canonical(const Instance&, const std::string& answer) const {
 }
 
 std::vector<std::string> TaskNames() {
-  return {"countdown",  "general_points", "general_points_ood", "arithmetic", "linear_equation",
-          "sorting",    "shortest_path",  "boolean_logic",      "instruction", "safety"};
+  return {"countdown", "general_points", "general_points_ood", "arithmetic",  "linear_equation",
+          "sorting",   "shortest_path",  "boolean_logic",      "instruction", "safety"};
 }
 
 absl::StatusOr<std::unique_ptr<Task>> MakeTask(const std::string& name) {
@@ -77,10 +77,9 @@ absl::Status CheckDifficulty(const Task& task, int difficulty) {
   if (difficulty >= task.min_difficulty() && difficulty <= task.max_difficulty()) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("task '", task.name(), "': difficulty ", difficulty, " is out of range [",
-                   task.min_difficulty(), ", ", task.max_difficulty(), "] (",
-                   task.difficulty_help(), ")"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "task '", task.name(), "': difficulty ", difficulty, " is out of range [",
+      task.min_difficulty(), ", ", task.max_difficulty(), "] (", task.difficulty_help(), ")"));
 }
 
 uint64_t HashString(const std::string& s, uint64_t seed) {

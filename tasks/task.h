@@ -1,8 +1,8 @@
 // The one interface every task environment implements: generate an instance from (seed,
 // difficulty), render its prompt, write a verified chain-of-thought trace or a short answer-only
 // solution, extract and canonicalize an answer from model output, and score a response.
-// Instances are a pure function of (task, seed, difficulty); train and eval splits are disjoint by a
-// hash of the prompt, so a prompt can never be in both.
+// Instances are a pure function of (task, seed, difficulty); train and eval splits are disjoint by
+// a hash of the prompt, so a prompt can never be in both.
 #pragma once
 
 #include <cstdint>

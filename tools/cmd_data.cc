@@ -44,8 +44,7 @@ int Finish(const absl::StatusOr<std::vector<data::Record>>& records, const std::
            bool stats, std::chrono::steady_clock::time_point start) {
   if (!records.ok()) return Fail(records.status());
   if (auto s = data::WriteRecords(out, *records); !s.ok()) return Fail(s);
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("wrote %zu records to %s in %.2f s\n", records->size(), out.c_str(), secs);
   if (stats) {
     if (auto s = WriteStats(out, *records, out + ".stats.json", out + ".lengths.svg"); !s.ok()) {
@@ -77,9 +76,11 @@ int RunMake(const std::vector<std::string>& args) {
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (task.empty()) return Fail(absl::InvalidArgumentError("--task: required"));
   if (out.empty()) return Fail(absl::InvalidArgumentError("--out (-o): required"));
-  if (seed < 0) return Fail(absl::InvalidArgumentError(absl::StrCat("--seed: must be >= 0, got ", seed)));
+  if (seed < 0)
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--seed: must be >= 0, got ", seed)));
   if (difficulty < 0 || difficulty > 1000) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--difficulty: out of range: ", difficulty)));
+    return Fail(
+        absl::InvalidArgumentError(absl::StrCat("--difficulty: out of range: ", difficulty)));
   }
   data::MakeOptions o;
   o.task = task;
@@ -90,7 +91,8 @@ int RunMake(const std::vector<std::string>& args) {
   o.split = split;
   o.low_quality_rate = rate;
   o.trace.dead_ends = static_cast<int>(std::max<int64_t>(-1, std::min<int64_t>(dead_ends, 64)));
-  o.trace.tries_per_dead_end = static_cast<int>(std::max<int64_t>(-1, std::min<int64_t>(tries, 64)));
+  o.trace.tries_per_dead_end =
+      static_cast<int>(std::max<int64_t>(-1, std::min<int64_t>(tries, 64)));
   auto start = std::chrono::steady_clock::now();
   return Finish(data::MakeDataset(o), out, stats, start);
 }

@@ -180,11 +180,14 @@ TEST(ReadRecords, MalformedLinesNameFileAndLine) {
   auto b = ReadRecords(path);
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(std::string(b.status().message()), path + ":2: missing field 'response'");
-  ASSERT_TRUE(WriteFileAtomic(path, "{\"prompt\": 1, \"response\": \"r\", \"task\": \"t\"}\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomic(path, "{\"prompt\": 1, \"response\": \"r\", \"task\": \"t\"}\n").ok());
   EXPECT_NE(std::string(ReadRecords(path).status().message()).find(":1: field 'prompt'"),
             std::string::npos);
-  ASSERT_TRUE(WriteFileAtomic(path, "{\"prompt\": \"p\", \"response\": \"r\", \"task\": \"t\", "
-                                    "\"seed\": -3}\n").ok());
+  ASSERT_TRUE(WriteFileAtomic(path,
+                              "{\"prompt\": \"p\", \"response\": \"r\", \"task\": \"t\", "
+                              "\"seed\": -3}\n")
+                  .ok());
   EXPECT_FALSE(ReadRecords(path).ok());
   std::remove(path.c_str());
   EXPECT_FALSE(ReadRecords(path).ok());  // missing file
@@ -223,7 +226,8 @@ TEST(Mixture, WeightsPerSourceAndShortAnswers) {
   EXPECT_LT(n["countdown"], 680);
   EXPECT_GT(n["safety"], 140);
   EXPECT_EQ(Bytes(*rs, "m1"), Bytes(*MakeMixture(*src, 1000, 7), "m2"));
-  for (const char* bad : {"countdown=0", "countdown=x", "nope=1", "countdown:9=1", "countdown:x", ""}) {
+  for (const char* bad :
+       {"countdown=0", "countdown=x", "nope=1", "countdown:9=1", "countdown:x", ""}) {
     auto p = ParseMixSources(bad);
     ASSERT_FALSE(p.ok()) << bad;
     EXPECT_EQ(std::string(p.status().message()).rfind("--sources", 0), 0u) << bad;

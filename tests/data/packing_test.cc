@@ -13,9 +13,14 @@ namespace {
 std::vector<TokenizedExample> Examples(int max_len) {
   ByteTokenizer tok;
   std::vector<std::pair<std::string, std::string>> pairs = {
-      {"2+2?", "4"}, {"sort 3 1 2", "1 2 3"}, {"a long prompt here", "and a long response that "
-                                              "will be cut by the truncation at max_len"},
-      {"q", "a"},    {"hello", "world"},      {"x", ""}};
+      {"2+2?", "4"},
+      {"sort 3 1 2", "1 2 3"},
+      {"a long prompt here",
+       "and a long response that "
+       "will be cut by the truncation at max_len"},
+      {"q", "a"},
+      {"hello", "world"},
+      {"x", ""}};
   std::vector<TokenizedExample> out;
   for (const auto& [p, r] : pairs) out.push_back(*TokenizeExample(tok, p, r, {.max_len = max_len}));
   return out;

@@ -79,8 +79,12 @@ TEST(CountdownReward, TextBeforeLastThinkIsDropped) {
 TEST(CountdownReward, NumberUsedTwice) {
   EXPECT_EQ(R("<answer> 55 + 36 - 19 - 7 + 7 - 7 </answer>"), 0.1);
 }
-TEST(CountdownReward, MissingNumber) { EXPECT_EQ(R("<answer> 55 + 36 - 19 - 7 * 1 </answer>"), 0.1); }
-TEST(CountdownReward, MissingOneOfTheNumbers) { EXPECT_EQ(R("<answer> 55 + 36 - 19 </answer>"), 0.1); }
+TEST(CountdownReward, MissingNumber) {
+  EXPECT_EQ(R("<answer> 55 + 36 - 19 - 7 * 1 </answer>"), 0.1);
+}
+TEST(CountdownReward, MissingOneOfTheNumbers) {
+  EXPECT_EQ(R("<answer> 55 + 36 - 19 </answer>"), 0.1);
+}
 TEST(CountdownReward, IllegalCharacters) {
   EXPECT_EQ(R("<answer> 55 + 36 - 19 - 7 = 65 </answer>"), 0.1);
   EXPECT_EQ(R("<answer> 55 + 36 - 19 - 7.0 </answer>"), 0.1);

@@ -114,7 +114,8 @@ TEST(Countdown, ImpossibleDifficultyIsAnError) {
   EXPECT_THROW(task->Generate(0, 5), Error);
   auto s = CheckDifficulty(*task, 7);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(std::string(s.message()).find("difficulty 7 is out of range [3, 4]"), std::string::npos);
+  EXPECT_NE(std::string(s.message()).find("difficulty 7 is out of range [3, 4]"),
+            std::string::npos);
 }
 
 TEST(GeneralPoints, BothRulesSolvableAndVerified) {
@@ -130,8 +131,11 @@ TEST(GeneralPoints, BothRulesSolvableAndVerified) {
         bool face = false;
         for (size_t k = 0; k < 4; ++k) {
           const std::string& c = cards[k];
-          int want = c == "A" ? 1 : c == "J" ? (ood ? 11 : 10) : c == "Q" ? (ood ? 12 : 10)
-                   : c == "K" ? (ood ? 13 : 10) : std::stoi(c);
+          int want = c == "A"   ? 1
+                     : c == "J" ? (ood ? 11 : 10)
+                     : c == "Q" ? (ood ? 12 : 10)
+                     : c == "K" ? (ood ? 13 : 10)
+                                : std::stoi(c);
           face |= c == "J" || c == "Q" || c == "K";
           ASSERT_EQ(values[k], want) << c;
         }
@@ -148,7 +152,8 @@ TEST(GeneralPoints, BothRulesSolvableAndVerified) {
 TEST(GeneralPoints, RulesDisagreeOnFaceCards) {
   auto ten = *MakeTask("general_points");
   auto ood = *MakeTask("general_points_ood");
-  Instance a{"general_points", 2, 0, Json{{"cards", {"J", "2", "2", "1"}}, {"values", {10, 2, 2, 1}}}};
+  Instance a{"general_points", 2, 0,
+             Json{{"cards", {"J", "2", "2", "1"}}, {"values", {10, 2, 2, 1}}}};
   Instance b{"general_points_ood", 2, 0,
              Json{{"cards", {"J", "2", "2", "1"}}, {"values", {11, 2, 2, 1}}}};
   EXPECT_EQ(ten->ScoreResponse(a, "<answer> (10 + 2) * 2 * 1 </answer>").reward, 1.0);

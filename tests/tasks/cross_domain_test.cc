@@ -109,8 +109,9 @@ TEST(Splits, TrainAndEvalAreDisjointAndDeterministic) {
 }
 
 TEST(Instruction, ConstraintChecks) {
-  Json cs = Json::array({Json{{"kind", "caps"}}, Json{{"kind", "words"}, {"n", 3}},
-                         Json{{"kind", "no_commas"}}, Json{{"kind", "ends_with"}, {"phrase", "END."}}});
+  Json cs =
+      Json::array({Json{{"kind", "caps"}}, Json{{"kind", "words"}, {"n", 3}},
+                   Json{{"kind", "no_commas"}}, Json{{"kind", "ends_with"}, {"phrase", "END."}}});
   EXPECT_EQ(CheckConstraints(cs, "ONE TWO END."), std::vector<bool>({true, true, true, true}));
   EXPECT_EQ(CheckConstraints(cs, "One, two END"), std::vector<bool>({false, true, false, false}));
   Json js = Json::array({Json{{"kind", "json_key"}, {"key", "note"}}});
@@ -118,7 +119,8 @@ TEST(Instruction, ConstraintChecks) {
   EXPECT_EQ(CheckConstraints(js, "{\"other\": 1}"), std::vector<bool>({false}));
   EXPECT_EQ(CheckConstraints(js, "note: hi"), std::vector<bool>({false}));
   auto task = *MakeTask("instruction");
-  Instance inst{"instruction", 1, 0, Json{{"topic", "tea"}, {"sentence", "tea is hot"}, {"constraints", cs}}};
+  Instance inst{"instruction", 1, 0,
+                Json{{"topic", "tea"}, {"sentence", "tea is hot"}, {"constraints", cs}}};
   Score half = task->ScoreResponse(inst, "<think>x</think>ONE TWO, END.");
   EXPECT_DOUBLE_EQ(half.reward, 0.75);
   EXPECT_FALSE(half.correct);
