@@ -379,8 +379,9 @@ void Gemm(const P& p) {
     }
     return;
   }
-  // Threads only where the work pays for waking them (~0.5 MFLOP each).
-  const int64_t want = m * n * k / (1 << 18) + 1;
+  // Threads only where the work pays for waking them (~2 MFLOP each): a fork/join costs a few
+  // microseconds on a quiet machine and far more when the cores are shared.
+  const int64_t want = m * n * k / (1 << 20) + 1;
   const int max_threads = omp_get_max_threads();
   const int nt = static_cast<int>(want < max_threads ? want : max_threads);
   if (m <= kSmallMaxGroups * kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
