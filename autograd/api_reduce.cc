@@ -19,8 +19,8 @@ Tensor Sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
 Tensor Mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   Tensor out = ops::Mean(x, dims, keepdim);
   ops::ReducePlan plan = ops::PlanReduce(x, dims, keepdim, "Mean");
-  return autograd::Record(Op::kMean, {x}, {out}, ops::ReduceAttrs(x, plan, keepdim), -1,
-                          kSaveNone, kSaveNone)[0];
+  return autograd::Record(Op::kMean, {x}, {out}, ops::ReduceAttrs(x, plan, keepdim), -1, kSaveNone,
+                          kSaveNone)[0];
 }
 
 Tensor Max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {

@@ -39,7 +39,8 @@ void Forward(const KernelArgs& args) {
     const T m = reduce::RowMax(x, v);
     T lse = m;
     if (m - m == T(0)) {
-      lse = m + kmath::Log(reduce::RowSum<T>(v, [x, m](int64_t j) { return kmath::Exp(x[j] - m); }));
+      lse =
+          m + kmath::Log(reduce::RowSum<T>(v, [x, m](int64_t j) { return kmath::Exp(x[j] - m); }));
     }
     lse_out[i] = lse;
     const int64_t t = Target(args.in[1], i);

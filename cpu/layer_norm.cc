@@ -32,10 +32,12 @@ void Forward(const KernelArgs& args) {
     const T* x = xp + r * c;
     T* y = yp + r * c;
     const T mean = reduce::RowSum<T>(c, [x](int64_t j) { return x[j]; }) / ct;
-    const T var = reduce::RowSum<T>(c, [x, mean](int64_t j) {
-                    const T d = x[j] - mean;
-                    return d * d;
-                  }) / ct;
+    const T var = reduce::RowSum<T>(c,
+                                    [x, mean](int64_t j) {
+                                      const T d = x[j] - mean;
+                                      return d * d;
+                                    }) /
+                  ct;
     const T rstd = T(1) / std::sqrt(var + eps);
     for (int64_t j = 0; j < c; ++j) {
       const T v = ((x[j] - mean) * rstd) * w[j];
@@ -78,9 +80,9 @@ void Backward(const KernelArgs& args) {
       if (gxp != nullptr) {
         // gx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = gy * w.
         const T m1 = reduce::RowSum<T>(c, [gy, w](int64_t j) { return gy[j] * w[j]; }) / ct;
-        const T m2 = reduce::RowSum<T>(c, [=](int64_t j) {
-                       return (gy[j] * w[j]) * ((x[j] - mean) * rstd);
-                     }) / ct;
+        const T m2 = reduce::RowSum<T>(
+                         c, [=](int64_t j) { return (gy[j] * w[j]) * ((x[j] - mean) * rstd); }) /
+                     ct;
         T* gx = gxp + r * c;
         for (int64_t j = 0; j < c; ++j) {
           const T xhat = (x[j] - mean) * rstd;

@@ -60,9 +60,8 @@ void Backward(const KernelArgs& args) {
       const T rstd = rstd_in[r];
       if (gxp != nullptr) {
         // gx = rstd * (dxhat - xhat * mean(dxhat * xhat)), xhat = x * rstd, dxhat = gy * w.
-        const T m2 = reduce::RowSum<T>(c, [=](int64_t j) {
-                       return (gy[j] * w[j]) * (x[j] * rstd);
-                     }) / ct;
+        const T m2 =
+            reduce::RowSum<T>(c, [=](int64_t j) { return (gy[j] * w[j]) * (x[j] * rstd); }) / ct;
         T* gx = gxp + r * c;
         for (int64_t j = 0; j < c; ++j) gx[j] = (gy[j] * w[j] - (x[j] * rstd) * m2) * rstd;
       }

@@ -21,11 +21,10 @@ void AdamW(const Tensor& param, const Tensor& grad, const Tensor& m, const Tenso
         << "AdamW: expected " << what << " of shape " << ShapeToString(param.shape())
         << " (the param's), got " << ShapeToString(t->shape());
   }
-  for (const auto& [t, what] : {std::pair<const Tensor*, const char*>{&param, "param"},
-                                {&m, "m"},
-                                {&v, "v"}}) {
-    KILN_CHECK(t->is_contiguous()) << "AdamW: " << what
-                                   << " is updated in place and must be contiguous";
+  for (const auto& [t, what] :
+       {std::pair<const Tensor*, const char*>{&param, "param"}, {&m, "m"}, {&v, "v"}}) {
+    KILN_CHECK(t->is_contiguous())
+        << "AdamW: " << what << " is updated in place and must be contiguous";
   }
   KILN_CHECK(step >= 1) << "AdamW: step counts from 1, got " << step;
   KILN_CHECK(config.lr >= 0) << "AdamW: expected lr >= 0, got " << config.lr;
@@ -48,7 +47,8 @@ void AdamW(const Tensor& param, const Tensor& grad, const Tensor& m, const Tenso
     args.out[1] = ToKArray(View(m, {n}));
     args.out[2] = ToKArray(View(v, {n}));
     args.n_out = 3;
-    args.in[0] = ToKArray(View(Dense(grad), {n}));
+    const Tensor in0 = View(Dense(grad), {n});
+    args.in[0] = ToKArray(in0);
     args.n_in = 1;
     args.fattr[0] = config.lr;
     args.fattr[1] = config.beta1;

@@ -17,7 +17,8 @@ Tensor Argmax(const Tensor& x, int64_t dim, bool keepdim) {
   if (plan.rows == 0) return out;
   // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] i64 (rows).
   KernelArgs args;
-  args.in[0] = ToKArray(ToRows(x, plan));
+  const Tensor in0 = ToRows(x, plan);
+  args.in[0] = ToKArray(in0);
   args.n_in = 1;
   args.out[0] = ToKArray(View(out, {plan.rows}));
   args.n_out = 1;

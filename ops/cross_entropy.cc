@@ -20,7 +20,7 @@ void CheckCrossEntropyArgs(const Tensor& logits, const Tensor& targets, int64_t 
                     << ShapeToString(logits.shape());
   CheckIndexDtype(targets, op, "targets");
   KILN_CHECK(targets.dim() == 1 && targets.shape()[0] == n)
-      << op << ": expected targets of shape (" << n << ") for logits of shape "
+      << op << ": expected targets of shape (" << n << ",) for logits of shape "
       << ShapeToString(logits.shape()) << ", got " << ShapeToString(targets.shape());
   KILN_CHECK(label_smoothing >= 0 && label_smoothing <= 1)
       << op << ": expected label_smoothing in [0, 1], got " << label_smoothing;
@@ -44,7 +44,8 @@ std::vector<Tensor> CrossEntropy(const Tensor& logits, const Tensor& targets, in
   // Kernel slots: in[0] logits (N, V) unit inner stride; in[1] targets (N) i32/i64, any stride;
   // out[0] loss (N), out[1] lse (N); iattr[0] ignore_index; fattr[0] label_smoothing.
   KernelArgs args;
-  args.in[0] = ToKArray(logits.strides()[1] == 1 ? logits : Dense(logits));
+  const Tensor in0 = logits.strides()[1] == 1 ? logits : Dense(logits);
+  args.in[0] = ToKArray(in0);
   args.in[1] = ToKArray(targets);
   args.n_in = 2;
   args.out[0] = ToKArray(loss);
@@ -57,13 +58,12 @@ std::vector<Tensor> CrossEntropy(const Tensor& logits, const Tensor& targets, in
 }
 
 Tensor CrossEntropyBackward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
-                            const Tensor& grad_loss, int64_t ignore_index,
-                            double label_smoothing) {
+                            const Tensor& grad_loss, int64_t ignore_index, double label_smoothing) {
   CheckCrossEntropyArgs(logits, targets, ignore_index, label_smoothing, "CrossEntropyBackward");
   const int64_t n = logits.shape()[0];
   for (const Tensor* t : {&lse, &grad_loss}) {
     KILN_CHECK(t->defined() && t->dim() == 1 && t->shape()[0] == n)
-        << "CrossEntropyBackward: expected lse and grad_loss of shape (" << n << "), got "
+        << "CrossEntropyBackward: expected lse and grad_loss of shape (" << n << ",), got "
         << (t->defined() ? ShapeToString(t->shape()) : std::string("undefined"));
     CheckSameDtype(logits, *t, "CrossEntropyBackward");
   }
@@ -73,10 +73,13 @@ Tensor CrossEntropyBackward(const Tensor& logits, const Tensor& targets, const T
   // in[3] grad_loss (N), contiguous; out[0] grad_logits (N, V); iattr[0] ignore_index;
   // fattr[0] label_smoothing.
   KernelArgs args;
-  args.in[0] = ToKArray(logits.strides()[1] == 1 ? logits : Dense(logits));
+  const Tensor in0 = logits.strides()[1] == 1 ? logits : Dense(logits);
+  args.in[0] = ToKArray(in0);
   args.in[1] = ToKArray(targets);
-  args.in[2] = ToKArray(Dense(lse));
-  args.in[3] = ToKArray(Dense(grad_loss));
+  const Tensor in2 = Dense(lse);
+  args.in[2] = ToKArray(in2);
+  const Tensor in3 = Dense(grad_loss);
+  args.in[3] = ToKArray(in3);
   args.n_in = 4;
   args.out[0] = ToKArray(gx);
   args.n_out = 1;

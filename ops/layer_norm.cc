@@ -18,12 +18,12 @@ int64_t CheckNormArgs(const Tensor& x, const Tensor& weight, const Tensor& bias,
   KILN_CHECK(weight.defined()) << op << ": weight is undefined";
   CheckSameDtype(x, weight, op);
   KILN_CHECK(weight.dim() == 1 && weight.shape()[0] == c)
-      << op << ": expected weight of shape (" << c << ") for x of shape "
+      << op << ": expected weight of shape (" << c << ",) for x of shape "
       << ShapeToString(x.shape()) << ", got " << ShapeToString(weight.shape());
   if (bias.defined()) {
     CheckSameDtype(x, bias, op);
     KILN_CHECK(bias.dim() == 1 && bias.shape()[0] == c)
-        << op << ": expected bias of shape (" << c << ") for x of shape "
+        << op << ": expected bias of shape (" << c << ",) for x of shape "
         << ShapeToString(x.shape()) << ", got " << ShapeToString(bias.shape());
   }
   return c;
@@ -40,10 +40,9 @@ void CheckStats(const Tensor& t, const Tensor& x, int64_t rows, const char* op, 
 }
 
 // The fused backward; only the wanted gradients are computed (undefined otherwise).
-std::vector<Tensor> LayerNormBackwardImpl(const Tensor& x, const Tensor& weight,
-                                          const Tensor& mean, const Tensor& rstd,
-                                          const Tensor& grad_y, bool want_x, bool want_w,
-                                          bool want_b) {
+std::vector<Tensor> LayerNormBackwardImpl(const Tensor& x, const Tensor& weight, const Tensor& mean,
+                                          const Tensor& rstd, const Tensor& grad_y, bool want_x,
+                                          bool want_w, bool want_b) {
   const int64_t c = CheckNormArgs(x, weight, Tensor(), "LayerNormBackward");
   const int64_t rows = x.numel() / c;
   CheckStats(mean, x, rows, "LayerNormBackward", "mean");
@@ -59,11 +58,16 @@ std::vector<Tensor> LayerNormBackwardImpl(const Tensor& x, const Tensor& weight,
   // in[4] grad_y (rows, C), all contiguous; out[0] gx (rows, C), out[1] gw (C), out[2] gb (C),
   // null data where not wanted.
   KernelArgs args;
-  args.in[0] = ToKArray(View(Dense(x), {rows, c}));
-  args.in[1] = ToKArray(Dense(weight));
-  args.in[2] = ToKArray(Reshape(Dense(mean), {rows}));
-  args.in[3] = ToKArray(Reshape(Dense(rstd), {rows}));
-  args.in[4] = ToKArray(View(Dense(grad_y), {rows, c}));
+  const Tensor in0 = View(Dense(x), {rows, c});
+  args.in[0] = ToKArray(in0);
+  const Tensor in1 = Dense(weight);
+  args.in[1] = ToKArray(in1);
+  const Tensor in2 = Reshape(Dense(mean), {rows});
+  args.in[2] = ToKArray(in2);
+  const Tensor in3 = Reshape(Dense(rstd), {rows});
+  args.in[3] = ToKArray(in3);
+  const Tensor in4 = View(Dense(grad_y), {rows, c});
+  args.in[4] = ToKArray(in4);
   args.n_in = 5;
   args.out[0] = ToKArray(want_x ? View(gx, {rows, c}) : Tensor());
   args.out[1] = ToKArray(gw);
@@ -87,9 +91,12 @@ std::vector<Tensor> LayerNorm(const Tensor& x, const Tensor& weight, const Tenso
   // Kernel slots: in[0] x (rows, C), in[1] weight (C), in[2] bias (C) or null, all contiguous;
   // out[0] y (rows, C), out[1] mean (rows), out[2] rstd (rows); fattr[0] eps.
   KernelArgs args;
-  args.in[0] = ToKArray(View(Dense(x), {rows, c}));
-  args.in[1] = ToKArray(Dense(weight));
-  args.in[2] = ToKArray(bias.defined() ? Dense(bias) : Tensor());
+  const Tensor in0 = View(Dense(x), {rows, c});
+  args.in[0] = ToKArray(in0);
+  const Tensor in1 = Dense(weight);
+  args.in[1] = ToKArray(in1);
+  const Tensor in2 = bias.defined() ? Dense(bias) : Tensor();
+  args.in[2] = ToKArray(in2);
   args.n_in = 3;
   args.out[0] = ToKArray(View(y, {rows, c}));
   args.out[1] = ToKArray(View(mean, {rows}));

@@ -17,7 +17,8 @@ Tensor Max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   if (plan.rows == 0) return out;
   // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] (rows).
   KernelArgs args;
-  args.in[0] = ToKArray(ToRows(x, plan));
+  const Tensor in0 = ToRows(x, plan);
+  args.in[0] = ToKArray(in0);
   args.n_in = 1;
   args.out[0] = ToKArray(View(out, {plan.rows}));
   args.n_out = 1;
@@ -32,16 +33,18 @@ Tensor MaxBackward(const Tensor& x, const Tensor& out, const Tensor& grad,
   CheckSameDtype(x, grad, "MaxBackward");
   ReducePlan plan = PlanReduce(x, dims, keepdim, "MaxBackward");
   KILN_CHECK(out.shape() == plan.out_shape && grad.shape() == plan.out_shape)
-      << "MaxBackward: expected out and grad of shape " << ShapeToString(plan.out_shape)
-      << ", got " << ShapeToString(out.shape()) << " and " << ShapeToString(grad.shape());
+      << "MaxBackward: expected out and grad of shape " << ShapeToString(plan.out_shape) << ", got "
+      << ShapeToString(out.shape()) << " and " << ShapeToString(grad.shape());
   Tensor xr = ToRows(x, plan);
   Tensor gx = Tensor::Empty({plan.rows, plan.r}, x.dtype(), x.device());
   if (x.numel() > 0) {
     // Kernel slots: in[0] x (rows, R); in[1] max (rows); in[2] grad (rows); out[0] gx (rows, R).
     KernelArgs args;
     args.in[0] = ToKArray(xr);
-    args.in[1] = ToKArray(Reshape(Dense(out), {plan.rows}));
-    args.in[2] = ToKArray(Reshape(Dense(grad), {plan.rows}));
+    const Tensor in1 = Reshape(Dense(out), {plan.rows});
+    args.in[1] = ToKArray(in1);
+    const Tensor in2 = Reshape(Dense(grad), {plan.rows});
+    args.in[2] = ToKArray(in2);
     args.n_in = 3;
     args.out[0] = ToKArray(gx);
     args.n_out = 1;

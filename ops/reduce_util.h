@@ -31,7 +31,9 @@ Tensor ToRows(const Tensor& x, const ReducePlan& plan);
 // The inverse of ToRows for a result with x's element count: a (rows, R) tensor -> x's shape
 // (a permuted view of `rows_tensor`).
 Tensor FromRows(const Tensor& rows_tensor, const Tensor& x, const ReducePlan& plan);
-// Contiguous copy when needed (ops::Contiguous returns x itself when already contiguous).
+// Contiguous copy when needed (ops::Contiguous returns x itself when already contiguous). Op files
+// hold the result (and ToRows') in a named local until the kernel has run: a KArray does not own
+// its data, so a KArray of a temporary copy would dangle.
 Tensor Dense(const Tensor& x);
 
 // Attributes recorded by the reduction wrappers: ints = {keepdim, ndim, shape..., dims...}.

@@ -18,7 +18,7 @@ int64_t CheckRmsArgs(const Tensor& x, const Tensor& weight, const char* op) {
   KILN_CHECK(weight.defined()) << op << ": weight is undefined";
   CheckSameDtype(x, weight, op);
   KILN_CHECK(weight.dim() == 1 && weight.shape()[0] == c)
-      << op << ": expected weight of shape (" << c << ") for x of shape "
+      << op << ": expected weight of shape (" << c << ",) for x of shape "
       << ShapeToString(x.shape()) << ", got " << ShapeToString(weight.shape());
   return c;
 }
@@ -41,10 +41,14 @@ std::vector<Tensor> RmsNormBackwardImpl(const Tensor& x, const Tensor& weight, c
   // Kernel slots: in[0] x (rows, C), in[1] weight (C), in[2] rstd (rows), in[3] grad_y (rows, C),
   // all contiguous; out[0] gx (rows, C), out[1] gw (C), null data where not wanted.
   KernelArgs args;
-  args.in[0] = ToKArray(View(Dense(x), {rows, c}));
-  args.in[1] = ToKArray(Dense(weight));
-  args.in[2] = ToKArray(Reshape(Dense(rstd), {rows}));
-  args.in[3] = ToKArray(View(Dense(grad_y), {rows, c}));
+  const Tensor in0 = View(Dense(x), {rows, c});
+  args.in[0] = ToKArray(in0);
+  const Tensor in1 = Dense(weight);
+  args.in[1] = ToKArray(in1);
+  const Tensor in2 = Reshape(Dense(rstd), {rows});
+  args.in[2] = ToKArray(in2);
+  const Tensor in3 = View(Dense(grad_y), {rows, c});
+  args.in[3] = ToKArray(in3);
   args.n_in = 4;
   args.out[0] = ToKArray(want_x ? View(gx, {rows, c}) : Tensor());
   args.out[1] = ToKArray(gw);
@@ -65,8 +69,10 @@ std::vector<Tensor> RmsNorm(const Tensor& x, const Tensor& weight, double eps) {
   // Kernel slots: in[0] x (rows, C), in[1] weight (C), contiguous; out[0] y (rows, C),
   // out[1] rstd (rows); fattr[0] eps.
   KernelArgs args;
-  args.in[0] = ToKArray(View(Dense(x), {rows, c}));
-  args.in[1] = ToKArray(Dense(weight));
+  const Tensor in0 = View(Dense(x), {rows, c});
+  args.in[0] = ToKArray(in0);
+  const Tensor in1 = Dense(weight);
+  args.in[1] = ToKArray(in1);
   args.n_in = 2;
   args.out[0] = ToKArray(View(y, {rows, c}));
   args.out[1] = ToKArray(View(rstd, {rows}));

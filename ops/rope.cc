@@ -43,8 +43,7 @@ Tensor Rope(const Tensor& x, const Tensor& positions, double theta, bool inverse
 // Inputs {x, positions}; saved: positions. attrs.ints {inverse}, attrs.floats {theta}.
 std::vector<Tensor> BackwardRope(const BackwardCtx& ctx) {
   if (!ctx.needs_grad[0] || !ctx.grads[0].defined()) return {Tensor(), Tensor()};
-  return {Rope(ctx.grads[0], ctx.inputs[1], ctx.attrs.floats[0], ctx.attrs.ints[0] == 0),
-          Tensor()};
+  return {Rope(ctx.grads[0], ctx.inputs[1], ctx.attrs.floats[0], ctx.attrs.ints[0] == 0), Tensor()};
 }
 
 }  // namespace kiln::ops

@@ -17,7 +17,8 @@ Tensor SoftmaxImpl(const Tensor& x, int64_t dim, Op op) {
   if (x.numel() > 0) {
     // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] y (rows, R) contiguous.
     KernelArgs args;
-    args.in[0] = ToKArray(ToRows(x, plan));
+    const Tensor in0 = ToRows(x, plan);
+    args.in[0] = ToKArray(in0);
     args.n_in = 1;
     args.out[0] = ToKArray(y);
     args.n_out = 1;
