@@ -57,8 +57,8 @@ inline StridedLoop<N> MakeLoop(const KArray* const (&ops)[N]) {
 
 // Elements per work item, and the size below which the walk stays on one thread. Scheduling
 // only: any values give the same bits.
-inline constexpr int64_t kWalkChunk = 2048;
-inline constexpr int64_t kWalkParallelMin = 4096;
+inline constexpr int64_t kWalkChunk = 1024;
+inline constexpr int64_t kWalkParallelMin = 2048;
 
 // Calls fn(off, step, n) for pieces of the innermost dim: off[k] is operand k's element offset
 // of the piece's first element, step[k] its innermost stride, n the piece's length. Pieces run

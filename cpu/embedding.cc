@@ -26,7 +26,7 @@ void EmbeddingAs(const KernelArgs& args) {
   const int64_t ws0 = w.strides[0], ws1 = w.strides[1];
   const T* wp = static_cast<const T*>(w.data);
   T* out = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (n * c >= 4096)
+#pragma omp parallel for schedule(static) if (n * c >= 2048)
   for (int64_t t = 0; t < n; ++t) {
     const T* row = wp + IdAt<I>(ids, t) * ws0;
     T* o = out + t * c;
@@ -46,10 +46,10 @@ void EmbeddingBackwardAs(const KernelArgs& args) {
   const int64_t gs0 = g.strides[0], gs1 = g.strides[1];
   const T* gp = static_cast<const T*>(g.data);
   T* gw = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (v * c >= 4096)
+#pragma omp parallel for schedule(static) if (v * c >= 2048)
   for (int64_t i = 0; i < v * c; ++i) gw[i] = T(0);
   const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static) if (n * c >= 4096)
+#pragma omp parallel for schedule(static) if (n * c >= 2048)
   for (int64_t b = 0; b < blocks; ++b) {
     const int64_t c0 = b * kChannelBlock;
     const int64_t c1 = c0 + kChannelBlock < c ? c0 + kChannelBlock : c;

@@ -26,6 +26,8 @@ struct UnaryRow {
   Tensor (*run)(const Tensor&);
   double (*ref)(double);
   double lo, hi;  // input range; lo == hi means randn moved away from 0
+  bool threaded;   // adds a case above the parallel threshold (one per backward kind: the
+                   // gradcheck cost grows with the square of the size)
 };
 
 Tensor RunAddScalar(const Tensor& x) { return AddScalar(x, -0.75); }
@@ -38,18 +40,18 @@ KILN_OP_CASES(ElementwiseCases) {
 
   // ---- Unary rows: a prime 2-D shape, a transposed view, and one above the parallel threshold.
   const UnaryRow rows[] = {
-      {"Neg", Op::kNeg, &Neg, [](double x) { return -x; }, 0, 0},
-      {"Exp", Op::kExp, &Exp, [](double x) { return std::exp(x); }, -4, 4},
-      {"Log", Op::kLog, &Log, [](double x) { return std::log(x); }, 0.2, 5},
-      {"Sqrt", Op::kSqrt, &Sqrt, [](double x) { return std::sqrt(x); }, 0.2, 5},
-      {"Rsqrt", Op::kRsqrt, &Rsqrt, [](double x) { return 1 / std::sqrt(x); }, 0.2, 5},
-      {"Tanh", Op::kTanh, &Tanh, [](double x) { return std::tanh(x); }, -4, 4},
-      {"Sigmoid", Op::kSigmoid, &Sigmoid, &reference::Sigmoid, -8, 8},
-      {"Relu", Op::kRelu, &Relu, [](double x) { return x > 0 ? x : 0.0; }, 0, 0},
-      {"Gelu", Op::kGelu, &Gelu, &reference::Gelu, -6, 6},
-      {"Silu", Op::kSilu, &Silu, &reference::Silu, -8, 8},
-      {"AddScalar", Op::kAddScalar, &RunAddScalar, [](double x) { return x - 0.75; }, 0, 0},
-      {"MulScalar", Op::kMulScalar, &RunMulScalar, [](double x) { return x * 1.5; }, 0, 0},
+      {"Neg", Op::kNeg, &Neg, [](double x) { return -x; }, 0, 0, true},
+      {"Exp", Op::kExp, &Exp, [](double x) { return std::exp(x); }, -4, 4, true},
+      {"Log", Op::kLog, &Log, [](double x) { return std::log(x); }, 0.2, 5, false},
+      {"Sqrt", Op::kSqrt, &Sqrt, [](double x) { return std::sqrt(x); }, 0.2, 5, false},
+      {"Rsqrt", Op::kRsqrt, &Rsqrt, [](double x) { return 1 / std::sqrt(x); }, 0.2, 5, false},
+      {"Tanh", Op::kTanh, &Tanh, [](double x) { return std::tanh(x); }, -4, 4, false},
+      {"Sigmoid", Op::kSigmoid, &Sigmoid, &reference::Sigmoid, -8, 8, false},
+      {"Relu", Op::kRelu, &Relu, [](double x) { return x > 0 ? x : 0.0; }, 0, 0, true},
+      {"Gelu", Op::kGelu, &Gelu, &reference::Gelu, -6, 6, true},
+      {"Silu", Op::kSilu, &Silu, &reference::Silu, -8, 8, false},
+      {"AddScalar", Op::kAddScalar, &RunAddScalar, [](double x) { return x - 0.75; }, 0, 0, false},
+      {"MulScalar", Op::kMulScalar, &RunMulScalar, [](double x) { return x * 1.5; }, 0, 0, false},
   };
   uint64_t seed = 100;
   for (const UnaryRow& row : rows) {
@@ -74,11 +76,12 @@ KILN_OP_CASES(ElementwiseCases) {
                          },
                      .run = run,
                      .reference = ref});
+    if (!row.threaded) continue;
     cases.push_back({.name = std::string(row.name) + "/threaded_narrowed",
                      .covers = covers,
                      .make_inputs =
                          [make, s = seed++] {
-                           return Inputs{ops::Narrow(make({41, 131}, s), 1, 3, 127)};
+                           return Inputs{ops::Narrow(make({23, 105}, s), 1, 3, 101)};
                          },
                      .run = run,
                      .reference = ref});
@@ -116,12 +119,16 @@ KILN_OP_CASES(ElementwiseCases) {
       {"column", {11, 17}, {11, 1}, false},
       {"leading_dims", {2, 1, 13}, {5, 1}, false},
       {"transposed_a", {37, 13}, {13, 37}, true},
-      {"threaded", {43, 127}, {43, 127}, false},
+      {"threaded", {23, 101}, {23, 101}, false},
   };
   for (const BinaryRow& row : brows) {
     std::vector<Op> covers = {row.op};
     if (row.op == Op::kMaximum) covers.push_back(Op::kMaximumBackward);
     for (const Layout& l : layouts) {
+      // The threaded layout only for one row per kernel shape (gradcheck cost is quadratic).
+      if (std::string(l.name) == "threaded" && row.op != Op::kAdd && row.op != Op::kMaximum) {
+        continue;
+      }
       bool div = row.op == Op::kDiv;
       cases.push_back(
           {.name = std::string(row.name) + "/" + l.name,
@@ -211,7 +218,7 @@ KILN_OP_CASES(ElementwiseCases) {
                    .reference = [](const Inputs& x) { return reference::Permute(x[0], {2, 0, 1}); }});
   cases.push_back({.name = "Contiguous/narrowed_threaded",
                    .covers = {Op::kContiguous},
-                   .make_inputs = [] { return Inputs{RandnF64({67, 131}, 17)}; },
+                   .make_inputs = [] { return Inputs{RandnF64({23, 110}, 17)}; },
                    .run = [](const Inputs& x) { return Contiguous(Narrow(x[0], 1, 5, 100)); },
                    .reference = [](const Inputs& x) { return reference::Narrow(x[0], 1, 5, 100); }});
   // f64 -> f32 -> f64 (and f32 -> f64 -> f32): exact in the f32 run, f32 rounding in the f64 run.
@@ -330,7 +337,7 @@ KILN_OP_CASES(ElementwiseCases) {
                    .reference = [](const Inputs& x) { return reference::Dropout(x[0], 0.3, 1234, 77); }});
   cases.push_back({.name = "Dropout/p05_threaded",
                    .covers = {Op::kDropout},
-                   .make_inputs = [] { return Inputs{RandnF64({41, 113}, 32)}; },
+                   .make_inputs = [] { return Inputs{RandnF64({23, 97}, 32)}; },
                    .run = [](const Inputs& x) { return Dropout(x[0], 0.5, 99, 1ull << 40); },
                    .reference = [](const Inputs& x) {
                      return reference::Dropout(x[0], 0.5, 99, 1ull << 40);
