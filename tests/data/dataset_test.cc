@@ -110,7 +110,9 @@ TEST(MakeDataset, LowQualityAtAChosenRate) {
   EXPECT_LT(low, 250);
   EXPECT_EQ(kinds.size(), 4u);
   o.low_quality_rate = 0.0;
-  for (const auto& r : *MakeDataset(o)) EXPECT_TRUE(r.verified);
+  auto clean = MakeDataset(o);  // a named StatusOr: range-for over *temporary would dangle
+  ASSERT_TRUE(clean.ok());
+  for (const auto& r : *clean) EXPECT_TRUE(r.verified);
 }
 
 TEST(MakeDataset, TeacherSlotKeepsOnlyVerifiedSamples) {
