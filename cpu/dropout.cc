@@ -22,7 +22,8 @@ void DropoutAs(const KernelArgs& args) {
   const T scale = static_cast<T>(p < 1.0 ? 1.0 / (1.0 - p) : 0.0);
 #pragma omp parallel for schedule(static) if (n >= 2048)
   for (int64_t i = 0; i < n; ++i) {
-    double u = static_cast<double>(UniformFromBits(Philox(seed, offset + static_cast<uint64_t>(i)).v[0]));
+    double u =
+        static_cast<double>(UniformFromBits(Philox(seed, offset + static_cast<uint64_t>(i)).v[0]));
     y[i] = u >= p ? x[i] * scale : T(0);
   }
 }
