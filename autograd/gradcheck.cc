@@ -55,7 +55,10 @@ GradcheckResult Gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
                                                : std::vector<double>(xs[i].numel(), 0.0);
     Tensor probe = xs[i].Detach();  // same storage, no autograd data
     double* p = probe.data<double>();
-    for (int64_t e = 0; e < probe.numel(); ++e) {
+    int64_t n = probe.numel();
+    int64_t count = options.max_elements > 0 && n > options.max_elements ? options.max_elements : n;
+    for (int64_t c = 0; c < count; ++c) {
+      int64_t e = count == n ? c : (count == 1 ? 0 : c * (n - 1) / (count - 1));
       double orig = p[e];
       p[e] = orig + options.eps;
       double fp = Objective(fn, xs, w);

@@ -15,6 +15,9 @@ struct GradcheckOptions {
   double eps = 1e-6, atol = 1e-5, rtol = 1e-3;
   uint64_t seed = 1234;
   std::vector<int> inputs;  // which inputs to check; empty = every floating input
+  // Check at most this many elements per input (0 = all): a fixed, evenly spaced subset that
+  // always includes the first and last element, so large inputs stay affordable.
+  int64_t max_elements = 0;
 };
 
 struct GradcheckResult {
