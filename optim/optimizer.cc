@@ -52,14 +52,14 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, double lr, double default_w
     KILN_CHECK(g.lr_scale >= 0) << "Optimizer: group " << gi << ": expected lr_scale >= 0, got "
                                 << g.lr_scale;
     if (!g.weight_decay) g.weight_decay = default_weight_decay;
-    KILN_CHECK(*g.weight_decay >= 0) << "Optimizer: group " << gi
-                                     << ": expected weight_decay >= 0, got " << *g.weight_decay;
+    KILN_CHECK(*g.weight_decay >= 0)
+        << "Optimizer: group " << gi << ": expected weight_decay >= 0, got " << *g.weight_decay;
     for (size_t i = 0; i < g.params.size(); ++i) {
       const Tensor& p = g.params[i];
       std::string name = g.names.empty() ? std::to_string(slots_.size()) : g.names[i];
       KILN_CHECK(p.defined()) << "Optimizer: param '" << name << "' is undefined";
-      KILN_CHECK(p.is_contiguous()) << "Optimizer: param '" << name
-                                    << "' must be contiguous (it is updated in place)";
+      KILN_CHECK(p.is_contiguous())
+          << "Optimizer: param '" << name << "' must be contiguous (it is updated in place)";
       KILN_CHECK(seen.insert(p.impl()).second)
           << "Optimizer: param '" << name << "' appears twice (it would be updated twice)";
       KILN_CHECK(names.insert(name).second) << "Optimizer: two params are named '" << name << "'";
@@ -131,8 +131,8 @@ absl::Status Optimizer::LoadState(const std::map<std::string, Tensor>& tensors, 
   absl::StatusOr<std::string> kind = GetField<std::string>(json, "optimizer", where);
   if (!kind.ok()) return kind.status();
   if (*kind != Name()) {
-    return invalid(absl::StrCat("field 'optimizer': expected \"", Name(), "\", got \"", *kind,
-                                "\""));
+    return invalid(
+        absl::StrCat("field 'optimizer': expected \"", Name(), "\", got \"", *kind, "\""));
   }
   absl::StatusOr<int64_t> step = GetField<int64_t>(json, "step", where);
   if (!step.ok()) return step.status();

@@ -23,7 +23,7 @@ struct ParamGroup {
   // One name per param (state tensors are saved as "<name>.<buffer>"), or empty: the param is
   // then named by its index over all groups in order ("0", "1", ...).
   std::vector<std::string> names;
-  double lr_scale = 1.0;                // this group's lr = optimizer lr * lr_scale
+  double lr_scale = 1.0;               // this group's lr = optimizer lr * lr_scale
   std::optional<double> weight_decay;  // unset: the optimizer config's weight_decay
 };
 
@@ -56,7 +56,7 @@ class Optimizer {
   double lr() const { return lr_; }
   int64_t step_count() const { return step_count_; }  // Step() calls so far
   const std::vector<ParamGroup>& groups() const { return groups_; }
-  std::vector<Tensor> Params() const;  // all params, groups in order
+  std::vector<Tensor> Params() const;    // all params, groups in order
   virtual const char* Name() const = 0;  // "sgd", "adamw": checked on LoadState
 
   // State as tensors named "<param name>.<buffer>" (e.g. "h.0.attn.w.exp_avg", "3.exp_avg_sq",

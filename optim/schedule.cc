@@ -12,8 +12,7 @@ namespace kiln::optim {
 
 LrSchedule::LrSchedule(const ScheduleConfig& c) : config_(c) {
   KILN_CHECK(c.base_lr >= 0) << "LrSchedule: expected base_lr >= 0, got " << c.base_lr;
-  KILN_CHECK(c.total_steps >= 0) << "LrSchedule: expected total_steps >= 0, got "
-                                 << c.total_steps;
+  KILN_CHECK(c.total_steps >= 0) << "LrSchedule: expected total_steps >= 0, got " << c.total_steps;
   KILN_CHECK(c.decay == Decay::kConstant || c.total_steps >= 1)
       << "LrSchedule: linear / cosine decay needs total_steps >= 1, got " << c.total_steps;
   KILN_CHECK(c.warmup_steps >= 0) << "LrSchedule: expected warmup_steps >= 0, got "
@@ -26,9 +25,10 @@ LrSchedule::LrSchedule(const ScheduleConfig& c) : config_(c) {
   KILN_CHECK(c.warmup_ratio == 0 || c.warmup_steps == 0)
       << "LrSchedule: set warmup_steps (" << c.warmup_steps << ") or warmup_ratio ("
       << c.warmup_ratio << "), not both";
-  warmup_ = c.warmup_steps > 0
-                ? c.warmup_steps
-                : static_cast<int64_t>(std::ceil(c.warmup_ratio * static_cast<double>(c.total_steps)));
+  warmup_ =
+      c.warmup_steps > 0
+          ? c.warmup_steps
+          : static_cast<int64_t>(std::ceil(c.warmup_ratio * static_cast<double>(c.total_steps)));
   KILN_CHECK(c.decay == Decay::kConstant || warmup_ <= c.total_steps)
       << "LrSchedule: warmup of " << warmup_ << " steps is longer than total_steps "
       << c.total_steps;
@@ -53,10 +53,9 @@ double LrSchedule::LrAt(int64_t step) const {
   const double p = std::min(1.0, static_cast<double>(step - warmup_) / span);
   // kPi is the double nearest pi, as Python's math.pi.
   constexpr double kPi = 3.141592653589793;
-  const double f =
-      config_.decay == Decay::kLinear
-          ? std::max(0.0, static_cast<double>(config_.total_steps - step) / span)
-          : 0.5 * (1.0 + kmath::Cos(kPi * p));
+  const double f = config_.decay == Decay::kLinear
+                       ? std::max(0.0, static_cast<double>(config_.total_steps - step) / span)
+                       : 0.5 * (1.0 + kmath::Cos(kPi * p));
   return base * f + floor_ * (1.0 - f);
 }
 

@@ -44,7 +44,8 @@ void Sgd::Update(const Tensor& param, const Tensor& grad, double lr, double weig
     const Tensor& buf = state.buffers[0];
     g = config_.nesterov ? ops::Add(g, ops::MulScalar(buf, config_.momentum)) : buf;
   }
-  param.CopyFrom_(ops::Sub(param, ops::MulScalar(g, lr)));
+  Tensor target = param;  // a handle to the same storage (CopyFrom_ is non-const)
+  target.CopyFrom_(ops::Sub(param, ops::MulScalar(g, lr)));
 }
 
 }  // namespace kiln::optim
