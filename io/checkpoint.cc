@@ -50,8 +50,8 @@ absl::Status FsError(const std::string& path, const std::string& what, const std
 absl::Status FsyncDir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat(path, ": cannot open folder to sync (",
-                                            std::strerror(errno), ")"));
+    return absl::InternalError(
+        absl::StrCat(path, ": cannot open folder to sync (", std::strerror(errno), ")"));
   }
   int rc = ::fsync(fd);
   ::close(fd);

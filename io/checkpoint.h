@@ -1,7 +1,7 @@
-// Checkpoint folders: model.safetensors + config.json (+ optimizer.safetensors + trainer_state.json)
-// in one directory, laid out as Hugging Face does so a folder opens with transformers. Saving is
-// crash-safe at the folder level: a kill at any moment leaves the previous checkpoint loadable
-// (the exact rename sequence is in docs/io.md and checkpoint.cc).
+// Checkpoint folders: model.safetensors + config.json (+ optimizer.safetensors +
+// trainer_state.json) in one directory, laid out as Hugging Face does so a folder opens with
+// transformers. Saving is crash-safe at the folder level: a kill at any moment leaves the previous
+// checkpoint loadable (the exact rename sequence is in docs/io.md and checkpoint.cc).
 #pragma once
 
 #include <map>

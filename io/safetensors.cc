@@ -34,6 +34,10 @@ constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 // ForEachOffset (tensor/element.h) and the kernels index up to 16 dims.
 constexpr size_t kMaxRank = 16;
 
+// Deeper JSON than a safetensors header needs (3 levels) is refused before anything recursive
+// (nlohmann's dump) walks it.
+constexpr int kMaxJsonDepth = 16;
+
 absl::Status Invalid(const std::string& where, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
 }
@@ -45,6 +49,12 @@ absl::StatusOr<std::string> JsonString(const std::string& s, const std::string& 
   } catch (const Json::exception&) {
     return absl::InvalidArgumentError(absl::StrCat("safetensors: ", what, " is not valid UTF-8"));
   }
+}
+
+// A JSON value for an error message, cut short: a hostile header may hold a megabyte-long list.
+std::string Brief(const Json& v) {
+  std::string s = v.dump();
+  return s.size() <= 80 ? s : s.substr(0, 77) + "...";
 }
 
 std::string ShapeJson(const Shape& shape) {
@@ -87,7 +97,9 @@ absl::StatusOr<Json> ParseHeader(const std::string& text, const std::string& whe
   std::vector<std::set<std::string>> open_objects;
   std::string duplicate;
   bool duplicate_is_tensor = false;
-  auto callback = [&](int /*depth*/, Json::parse_event_t event, Json& parsed) {
+  int max_depth = 0;
+  auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    max_depth = std::max(max_depth, depth);
     if (event == Json::parse_event_t::object_start) {
       open_objects.emplace_back();
     } else if (event == Json::parse_event_t::object_end) {
@@ -106,6 +118,10 @@ absl::StatusOr<Json> ParseHeader(const std::string& text, const std::string& whe
     auto detailed = ParseJson(text, absl::StrCat(where, ": header"));
     return detailed.ok() ? Invalid(where, "header: invalid JSON") : detailed.status();
   }
+  if (max_depth > kMaxJsonDepth) {
+    return Invalid(where,
+                   absl::StrCat("header: JSON nested deeper than ", kMaxJsonDepth, " levels"));
+  }
   if (!duplicate.empty()) {
     return Invalid(where, duplicate_is_tensor
                               ? absl::StrCat("duplicate tensor name '", duplicate, "' in header")
@@ -121,14 +137,14 @@ absl::StatusOr<Json> ParseHeader(const std::string& text, const std::string& whe
 absl::StatusOr<int64_t> NonNegativeInt(const Json& v, const std::string& where,
                                        const std::string& field) {
   if (!v.is_number_integer()) {
-    return Invalid(where, absl::StrCat(field, ": expected a non-negative integer, got ", v.dump()));
+    return Invalid(where, absl::StrCat(field, ": expected a non-negative integer, got ", Brief(v)));
   }
   if (!v.is_number_unsigned()) {
-    return Invalid(where, absl::StrCat(field, ": must not be negative, got ", v.dump()));
+    return Invalid(where, absl::StrCat(field, ": must not be negative, got ", Brief(v)));
   }
   uint64_t u = v.get<uint64_t>();
   if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    return Invalid(where, absl::StrCat(field, ": value ", v.dump(), " is too large"));
+    return Invalid(where, absl::StrCat(field, ": value ", Brief(v), " is too large"));
   }
   return static_cast<int64_t>(u);
 }
@@ -140,8 +156,8 @@ struct Entry {
   int64_t begin, end;  // offsets into the data section
 };
 
-absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& info, const std::string& where,
-                                 int64_t data_size) {
+absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& info,
+                                 const std::string& where, int64_t data_size) {
   const std::string tw = absl::StrCat("tensor '", name, "'");
   if (!info.is_object()) {
     return Invalid(where, absl::StrCat(tw, ": expected an object, got ", info.type_name()));
@@ -159,11 +175,11 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& info, cons
 
   const Json& shape = info["shape"];
   if (!shape.is_array()) {
-    return Invalid(where, absl::StrCat(tw, ": 'shape' must be a list, got ", shape.dump()));
+    return Invalid(where, absl::StrCat(tw, ": 'shape' must be a list, got ", Brief(shape)));
   }
   if (shape.size() > kMaxRank) {
-    return Invalid(where, absl::StrCat(tw, ": 'shape' has ", shape.size(), " dims, kiln supports ",
-                                       kMaxRank));
+    return Invalid(
+        where, absl::StrCat(tw, ": 'shape' has ", shape.size(), " dims, kiln supports ", kMaxRank));
   }
   int64_t numel = 1;
   bool overflow = false;
@@ -175,13 +191,14 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& info, cons
   }
   int64_t nbytes = 0;
   if (overflow || __builtin_mul_overflow(numel, DTypeSize(e.dtype), &nbytes)) {
-    return Invalid(where, absl::StrCat(tw, ": shape ", shape.dump(), " overflows the element count"));
+    return Invalid(where,
+                   absl::StrCat(tw, ": shape ", Brief(shape), " overflows the element count"));
   }
 
   const Json& off = info["data_offsets"];
   if (!off.is_array() || off.size() != 2) {
     return Invalid(where,
-                   absl::StrCat(tw, ": 'data_offsets' must be [begin, end], got ", off.dump()));
+                   absl::StrCat(tw, ": 'data_offsets' must be [begin, end], got ", Brief(off)));
   }
   auto begin = NonNegativeInt(off[0], where, absl::StrCat(tw, ": data_offsets[0]"));
   if (!begin.ok()) return begin.status();
@@ -190,15 +207,15 @@ absl::StatusOr<Entry> ParseEntry(const std::string& name, const Json& info, cons
   e.begin = *begin;
   e.end = *end;
   if (e.end < e.begin) {
-    return Invalid(where, absl::StrCat(tw, ": data_offsets ", off.dump(), ": end before begin"));
+    return Invalid(where, absl::StrCat(tw, ": data_offsets ", Brief(off), ": end before begin"));
   }
   if (e.end - e.begin != nbytes) {
-    return Invalid(where, absl::StrCat(tw, ": data_offsets ", off.dump(), " span ", e.end - e.begin,
-                                       " bytes, but ", DTypeName(e.dtype), " ", shape.dump(),
+    return Invalid(where, absl::StrCat(tw, ": data_offsets ", Brief(off), " span ", e.end - e.begin,
+                                       " bytes, but ", DTypeName(e.dtype), " ", Brief(shape),
                                        " needs ", nbytes));
   }
   if (e.end > data_size) {
-    return Invalid(where, absl::StrCat(tw, ": data_offsets ", off.dump(),
+    return Invalid(where, absl::StrCat(tw, ": data_offsets ", Brief(off),
                                        " reach past the data section (", data_size, " bytes)"));
   }
   return e;
@@ -243,14 +260,22 @@ void AppendContiguousBytes(const Tensor& t, std::string* out) {
 
 const char* SafetensorsDTypeName(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "F32";
-    case DType::kF64: return "F64";
-    case DType::kBF16: return "BF16";
-    case DType::kF16: return "F16";
-    case DType::kI32: return "I32";
-    case DType::kI64: return "I64";
-    case DType::kU8: return "U8";
-    case DType::kBool: return "BOOL";
+    case DType::kF32:
+      return "F32";
+    case DType::kF64:
+      return "F64";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kF16:
+      return "F16";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
+    case DType::kU8:
+      return "U8";
+    case DType::kBool:
+      return "BOOL";
   }
   return "?";
 }
@@ -260,9 +285,9 @@ absl::StatusOr<DType> ParseSafetensorsDType(const std::string& name) {
     DType t = static_cast<DType>(i);
     if (name == SafetensorsDTypeName(t)) return t;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unsupported dtype '", name, "' (kiln reads F32, F64, BF16, F16, I32, I64, U8, "
-                   "BOOL)"));
+  return absl::InvalidArgumentError(absl::StrCat("unsupported dtype '", name,
+                                                 "' (kiln reads F32, F64, BF16, F16, I32, I64, U8, "
+                                                 "BOOL)"));
 }
 
 absl::StatusOr<SafetensorsFile> ParseSafetensors(const std::string& bytes,
@@ -292,12 +317,12 @@ absl::StatusOr<SafetensorsFile> ParseSafetensors(const std::string& bytes,
   for (const auto& [name, info] : header->items()) {
     if (name == "__metadata__") {
       if (!info.is_object()) {
-        return Invalid(where, absl::StrCat("__metadata__: expected an object, got ", info.dump()));
+        return Invalid(where, absl::StrCat("__metadata__: expected an object, got ", Brief(info)));
       }
       for (const auto& [key, value] : info.items()) {
         if (!value.is_string()) {
           return Invalid(where, absl::StrCat("__metadata__: value of '", key,
-                                             "' must be a string, got ", value.dump()));
+                                             "' must be a string, got ", Brief(value)));
         }
         out.metadata[key] = value.get<std::string>();
       }
@@ -324,16 +349,17 @@ absl::StatusOr<SafetensorsFile> ParseSafetensors(const std::string& bytes,
                                          prev->begin, "..", prev->end, ")"));
     }
     if (e->begin > cursor) {
-      return Invalid(where, absl::StrCat("bytes ", cursor, "..", e->begin,
-                                         " of the data section belong to no tensor (before '",
-                                         e->name, "')"));
+      return Invalid(
+          where, absl::StrCat("bytes ", cursor, "..", e->begin,
+                              " of the data section belong to no tensor (before '", e->name, "')"));
     }
     cursor = e->end;
     prev = e;
   }
   if (cursor != data_size) {
-    return Invalid(where, absl::StrCat("data section is ", data_size, " bytes but the tensors cover ",
-                                       cursor, " (trailing bytes or truncated header offsets)"));
+    return Invalid(
+        where, absl::StrCat("data section is ", data_size, " bytes but the tensors cover ", cursor,
+                            " (trailing bytes or truncated header offsets)"));
   }
 
   for (const Entry& e : entries) {
@@ -385,8 +411,8 @@ absl::StatusOr<std::string> SerializeSafetensors(
       return absl::InvalidArgumentError("safetensors: '__metadata__' cannot be a tensor name");
     }
     if (!t.defined()) {
-      return absl::InvalidArgumentError(absl::StrCat("safetensors: tensor '", name,
-                                                     "' is undefined"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("safetensors: tensor '", name, "' is undefined"));
     }
     if (t.device().type != Device::kCPU) {
       return absl::InvalidArgumentError(absl::StrCat("safetensors: tensor '", name, "' is on ",

@@ -23,7 +23,8 @@ absl::StatusOr<SafetensorsFile> ReadSafetensors(const std::string& path);
 
 // Parses a file already in memory (`where` names it in errors). ReadSafetensors calls this; it is
 // public so tests and fuzzers can feed bytes without touching the disk.
-absl::StatusOr<SafetensorsFile> ParseSafetensors(const std::string& bytes, const std::string& where);
+absl::StatusOr<SafetensorsFile> ParseSafetensors(const std::string& bytes,
+                                                 const std::string& where);
 
 // Serializes to the exact bytes WriteSafetensors writes: header padded with spaces so the data
 // section starts 8-byte aligned, tensors sorted by name and packed back to back, any strides

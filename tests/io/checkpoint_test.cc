@@ -31,8 +31,7 @@ std::string FreshDir(const std::string& name) {
 }
 
 std::map<std::string, Tensor> Weights(double scale) {
-  return {{"wte", Full({4, 3}, scale, DType::kF32)},
-          {"ln.bias", Full({3}, -scale, DType::kBF16)}};
+  return {{"wte", Full({4, 3}, scale, DType::kF32)}, {"ln.bias", Full({3}, -scale, DType::kBF16)}};
 }
 
 void Touch(const std::string& path, const std::string& text = "partial") {
@@ -46,8 +45,8 @@ TEST(Checkpoint, RoundTripAllParts) {
                                            {"step", Scalar(100, DType::kI64)}};
   Json trainer = {{"step", 100}, {"rng", {{"seed", 7}, {"offset", 1234}}}, {"cursor", 99}};
   ASSERT_TRUE(SaveCheckpoint(dir, Weights(1.5), config, moments, trainer).ok());
-  for (const char* f : {"model.safetensors", "config.json", "optimizer.safetensors",
-                        "trainer_state.json"}) {
+  for (const char* f :
+       {"model.safetensors", "config.json", "optimizer.safetensors", "trainer_state.json"}) {
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   }
   auto ckpt = LoadCheckpoint(dir);
@@ -62,9 +61,9 @@ TEST(Checkpoint, RoundTripAllParts) {
   EXPECT_EQ(ckpt->extra_state.at("step").item(), 100);
   EXPECT_EQ(ckpt->extra_state.at("wte.m").ToVector<float>(), std::vector<float>(12, 0.5f));
   // Nothing left beside the folder.
-  EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(dir).parent_path()),
-                          fs::directory_iterator()),
-            1);
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(fs::path(dir).parent_path()), fs::directory_iterator()),
+      1);
 }
 
 TEST(Checkpoint, WeightsOnlyAndOverwrite) {

@@ -22,8 +22,8 @@ namespace kiln::io {
 namespace {
 
 // (gmock is not linked; this is HasSubstr with a readable failure.)
-#define EXPECT_CONTAINS(text, sub)                                    \
-  EXPECT_NE(std::string(text).find(sub), std::string::npos)           \
+#define EXPECT_CONTAINS(text, sub)                          \
+  EXPECT_NE(std::string(text).find(sub), std::string::npos) \
       << "'" << std::string(text) << "' does not contain '" << (sub) << "'"
 
 std::string Tmp(const std::string& name) { return testing::TempDir() + "/kiln_io_" + name; }
@@ -44,10 +44,18 @@ Tensor Sample(DType dtype, const Shape& shape, int salt = 0) {
   for (int64_t i = 0; i < n; ++i) {
     int64_t k = (i * 7 + salt) % 23;
     switch (dtype) {
-      case DType::kU8: v.push_back(static_cast<double>((k * 37) % 256)); break;
-      case DType::kBool: v.push_back(k % 3 == 0 ? 1 : 0); break;
-      case DType::kI32: v.push_back(static_cast<double>(k - 11) * 100000); break;
-      default: v.push_back(static_cast<double>(k - 11) * 0.25); break;
+      case DType::kU8:
+        v.push_back(static_cast<double>((k * 37) % 256));
+        break;
+      case DType::kBool:
+        v.push_back(k % 3 == 0 ? 1 : 0);
+        break;
+      case DType::kI32:
+        v.push_back(static_cast<double>(k - 11) * 100000);
+        break;
+      default:
+        v.push_back(static_cast<double>(k - 11) * 0.25);
+        break;
     }
   }
   return FromVector<double>(v, shape, dtype);
@@ -102,8 +110,9 @@ TEST(Safetensors, RoundTripAllDTypes) {
 }
 
 TEST(Safetensors, MetadataRoundTripAndEmptyFile) {
-  std::map<std::string, std::string> meta = {
-      {"format", "pt"}, {"quote\"and\\slash", "line\nbreak"}, {"unicode", "K\xc3\xa4se \xe2\x9c\x93"}};
+  std::map<std::string, std::string> meta = {{"format", "pt"},
+                                             {"quote\"and\\slash", "line\nbreak"},
+                                             {"unicode", "K\xc3\xa4se \xe2\x9c\x93"}};
   std::string path = Tmp("meta.safetensors");
   ASSERT_TRUE(WriteSafetensors(path, {}, meta).ok());
   auto file = ReadSafetensors(path);
@@ -150,8 +159,8 @@ TEST(Safetensors, WriterRejectsBadInput) {
 TEST(Safetensors, ReadsFileFromPythonWriter) {
   if (!HavePython()) GTEST_SKIP() << "python3 not found; cannot run tests/io/write_safetensors.py";
   std::string path = Tmp("from_python.safetensors");
-  std::string cmd = std::string("python3 -S ") + KILN_SOURCE_DIR + "/tests/io/write_safetensors.py " +
-                    path;
+  std::string cmd =
+      std::string("python3 -S ") + KILN_SOURCE_DIR + "/tests/io/write_safetensors.py " + path;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   auto file = ReadSafetensors(path);
   ASSERT_TRUE(file.ok()) << file.status();
@@ -211,8 +220,8 @@ TEST(Safetensors, KilnFileValidatedByPythonReader) {
   std::string want = Tmp("for_python.expected.json");
   ASSERT_TRUE(WriteSafetensors(path, tensors, {{"format", "pt"}}).ok());
   ASSERT_TRUE(WriteJsonFile(want, expected).ok());
-  std::string cmd = std::string("python3 -S ") + KILN_SOURCE_DIR + "/tests/io/read_safetensors.py " +
-                    path + " " + want;
+  std::string cmd = std::string("python3 -S ") + KILN_SOURCE_DIR +
+                    "/tests/io/read_safetensors.py " + path + " " + want;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
 
   // The validator is not a rubber stamp: one wrong expected value makes it fail.
@@ -222,10 +231,10 @@ TEST(Safetensors, KilnFileValidatedByPythonReader) {
 }
 
 TEST(Safetensors, TruncatedAtEveryOffsetIsAnError) {
-  auto bytes = SerializeSafetensors(
-      {{"w", Sample(DType::kF32, {2, 2})}, {"b", Sample(DType::kBF16, {3})},
-       {"s", Sample(DType::kI64, {})}},
-      {{"format", "pt"}});
+  auto bytes = SerializeSafetensors({{"w", Sample(DType::kF32, {2, 2})},
+                                     {"b", Sample(DType::kBF16, {3})},
+                                     {"s", Sample(DType::kI64, {})}},
+                                    {{"format", "pt"}});
   ASSERT_TRUE(bytes.ok());
   ASSERT_TRUE(ParseSafetensors(*bytes, "full").ok());
   for (size_t len = 0; len < bytes->size(); ++len) {
@@ -282,8 +291,8 @@ TEST(Safetensors, HostileFilesGiveClearErrors) {
       {"not JSON", MakeFile("{not json}"), "invalid JSON"},
       {"JSON array", MakeFile("[1, 2]"), "expected a JSON object, got array"},
       {"invalid UTF-8", MakeFile("{\"\xff\":1}"), "invalid JSON"},
-      {"unknown dtype", MakeFile(R"({"t":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})",
-                                 "x"),
+      {"unknown dtype",
+       MakeFile(R"({"t":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})", "x"),
        "tensor 't': unsupported dtype 'F8_E4M3'"},
       {"dtype not a string", MakeFile(R"({"t":{"dtype":4,"shape":[1],"data_offsets":[0,4]}})"),
        "'dtype' must be a string"},
@@ -308,8 +317,7 @@ TEST(Safetensors, HostileFilesGiveClearErrors) {
       {"offsets not a pair", MakeFile("{\"t\":{" + f32x2 + R"(,"data_offsets":[0]}})"),
        "'data_offsets' must be [begin, end]"},
       {"offsets end before begin",
-       MakeFile("{\"t\":{" + f32x2 + R"(,"data_offsets":[8,0]}})", "12345678"),
-       "end before begin"},
+       MakeFile("{\"t\":{" + f32x2 + R"(,"data_offsets":[8,0]}})", "12345678"), "end before begin"},
       {"offsets size mismatch", MakeFile("{\"t\":{" + f32x2 + R"(,"data_offsets":[0,4]}})", "1234"),
        "span 4 bytes, but f32 [2] needs 8"},
       {"offsets negative", MakeFile("{\"t\":{" + f32x2 + R"(,"data_offsets":[-8,0]}})"),
@@ -341,24 +349,32 @@ TEST(Safetensors, HostileFilesGiveClearErrors) {
       {"metadata not an object", MakeFile(R"({"__metadata__":"x"})"),
        "__metadata__: expected an object"},
       {"bool byte not 0/1",
-       MakeFile(R"({"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", std::string("\1\2\0", 3)),
+       MakeFile(R"({"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})",
+                std::string("\1\2\0", 3)),
        "tensor 'm': BOOL element 1 is 2"},
   };
+  std::string long_list = R"({"t":{"dtype":"U8","shape":[1],"data_offsets":[)";
+  for (int i = 0; i < 100000; ++i) long_list += "0,";
+  cases.push_back({"huge offsets list", MakeFile(long_list + "0]}}"), "must be [begin, end]"});
+  cases.push_back(
+      {"deep nesting",
+       MakeFile("{\"__metadata__\":" + std::string(100000, '[') + std::string(100000, ']') + "}"),
+       "nested deeper than 16 levels"});
   for (const HostileCase& c : cases) {
     auto r = ParseSafetensors(c.bytes, "hostile.safetensors");
     ASSERT_FALSE(r.ok()) << c.label;
     std::string msg(r.status().message());
     EXPECT_CONTAINS(msg, "hostile.safetensors: ") << c.label;
     EXPECT_CONTAINS(msg, c.message) << c.label;
+    EXPECT_LT(msg.size(), 400u) << c.label;  // quoted values are cut short
   }
 }
 
 TEST(Safetensors, LenientWhereTheFormatAllows) {
   // Unknown fields in an entry are ignored (as the reference reader does), header whitespace and
   // padding are fine, and zero-size tensors may sit at any offset where they break no tiling.
-  std::string header =
-      R"(  {"e":{"dtype":"I32","shape":[0],"data_offsets":[4,4]},)"
-      R"("t":{"dtype":"U8","shape":[4],"data_offsets":[0,4],"extra":1}}     )";
+  std::string header = R"(  {"e":{"dtype":"I32","shape":[0],"data_offsets":[4,4]},)"
+                       R"("t":{"dtype":"U8","shape":[4],"data_offsets":[0,4],"extra":1}}     )";
   auto r = ParseSafetensors(MakeFile(header, "\1\2\3\4"), "lenient");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->tensors.at("t").ToVector<int64_t>(), (std::vector<int64_t>{1, 2, 3, 4}));
