@@ -12,7 +12,8 @@ struct Philox4x32 {
 };
 
 // Philox4x32-10 of counter (c0..c3) under key (k0, k1).
-inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi = 0) {
+// static: per-ISA kernel files (cpu/) use these; internal linkage keeps an AVX-512 copy private.
+static inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi = 0) {
   uint32_t c0 = static_cast<uint32_t>(counter_lo), c1 = static_cast<uint32_t>(counter_lo >> 32);
   uint32_t c2 = static_cast<uint32_t>(counter_hi), c3 = static_cast<uint32_t>(counter_hi >> 32);
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
@@ -34,11 +35,11 @@ inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi
 }
 
 // Uniform in [0, 1) with 24 random bits (exactly representable as float).
-inline float UniformFromBits(uint32_t bits) {
+static inline float UniformFromBits(uint32_t bits) {
   return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
 }
 // Uniform in (0, 1] with 53 random bits, for the double path.
-inline double UniformDoubleFromBits(uint32_t hi, uint32_t lo) {
+static inline double UniformDoubleFromBits(uint32_t hi, uint32_t lo) {
   uint64_t x = (static_cast<uint64_t>(hi) << 21) ^ (lo >> 11);
   return (static_cast<double>(x & ((1ull << 53) - 1)) + 1.0) * (1.0 / 9007199254740992.0);
 }

@@ -5,14 +5,7 @@
 
 #include "ops/kernel_args.h"
 
-// While the op families are being written, the table may be built with weak references
-// (KILN_CPU_WEAK_KERNELS) so a missing kernel is a run-time error instead of a link error.
-#ifdef KILN_CPU_WEAK_KERNELS
-#define KILN_CPU_KERNEL_ATTR __attribute__((weak))
-#else
-#define KILN_CPU_KERNEL_ATTR
-#endif
-#define KILN_CPU_DECL_KERNEL(Name) KILN_CPU_KERNEL_ATTR void Name(const ::kiln::KernelArgs& args);
+#define KILN_CPU_DECL_KERNEL(Name) void Name(const ::kiln::KernelArgs& args);
 #define KILN_CPU_DECL_BACKWARD(Name) KILN_CPU_DECL_KERNEL(Name)
 #define KILN_CPU_DECL_UPDATE(Name) KILN_CPU_DECL_KERNEL(Name)
 #define KILN_CPU_DECL_VIEW(Name)

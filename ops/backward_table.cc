@@ -4,18 +4,6 @@
 
 namespace kiln::ops {
 
-// TEMPORARY while op families land: weak references, so a missing formula is a null entry.
-#ifdef KILN_DEV_WEAK
-#define KILN_WEAK_DECL_KERNEL(Name) \
-  __attribute__((weak)) std::vector<Tensor> Backward##Name(const BackwardCtx& ctx);
-#define KILN_WEAK_DECL_VIEW(Name) KILN_WEAK_DECL_KERNEL(Name)
-#define KILN_WEAK_DECL_BACKWARD(Name)
-#define KILN_WEAK_DECL_UPDATE(Name)
-#define KILN_OP(Name, KIND) KILN_WEAK_DECL_##KIND(Name)
-#include "ops/ops.def"
-#undef KILN_OP
-#endif
-
 BackwardFn GetBackward(Op op) {
 #define KILN_BW_ROW_KERNEL(Name) &Backward##Name,
 #define KILN_BW_ROW_VIEW(Name) &Backward##Name,

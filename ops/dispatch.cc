@@ -20,6 +20,13 @@ KArray ToKArray(const Tensor& t) {
   return a;
 }
 
+KArray ToKArray(Tensor&& t) {
+  KILN_CHECK(!t.defined() || t.storage().use_count() > 1)
+      << "internal error: ToKArray of a temporary tensor that owns its storage (the kernel would "
+         "read freed memory); bind it to a named tensor first";
+  return ToKArray(static_cast<const Tensor&>(t));
+}
+
 KernelFn GetKernel(Op op, Device device) {
   KILN_CHECK(device.type == Device::kCPU)
       << OpName(op) << ": device " << device.ToString() << " has no backend in this build";

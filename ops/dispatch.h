@@ -7,7 +7,12 @@
 
 namespace kiln::ops {
 
+// A KArray does not own its data: the tensor must outlive the kernel call.
 KArray ToKArray(const Tensor& t);
+// For temporaries: allowed only when the storage outlives the temporary (a view of a live tensor);
+// a temporary that holds the last reference (ToKArray(Contiguous(x)) of a non-contiguous x) would
+// hand the kernel freed memory, so it throws an internal error naming the op site instead.
+KArray ToKArray(Tensor&& t);
 // The kernel for `op` on `device`; throws when the device has no backend in this build.
 KernelFn GetKernel(Op op, Device device);
 // Runs op's kernel on args (device taken from the first output, else the first input).

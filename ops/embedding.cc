@@ -42,9 +42,10 @@ Tensor Embedding(const Tensor& weight, const Tensor& ids) {
   int64_t c = weight.shape()[1];
   Tensor flat_ids = Reshape(ids, {ids.numel()});  // copies only when ids is not viewable
   Tensor out = Tensor::Empty({ids.numel(), c}, weight.dtype(), weight.device());
+  const Tensor ids_c = Contiguous(flat_ids);  // named: the kernel reads its storage
   KernelArgs args;
   args.in[0] = ToKArray(weight);
-  args.in[1] = ToKArray(Contiguous(flat_ids));
+  args.in[1] = ToKArray(ids_c);
   args.n_in = 2;
   args.out[0] = ToKArray(out);
   args.n_out = 1;
@@ -69,9 +70,12 @@ Tensor EmbeddingBackward(const Tensor& ids, const Tensor& grad, int64_t vocab) {
   }
   int64_t c = grad.shape()[grad.dim() - 1];
   Tensor gw = Tensor::Empty({vocab, c}, grad.dtype(), grad.device());
+  // Named: a copy made by Contiguous/Reshape must outlive the kernel call.
+  const Tensor ids_c = Contiguous(Reshape(ids, {ids.numel()}));
+  const Tensor grad_2d = Reshape(grad, {ids.numel(), c});
   KernelArgs args;
-  args.in[0] = ToKArray(Contiguous(Reshape(ids, {ids.numel()})));
-  args.in[1] = ToKArray(Reshape(grad, {ids.numel(), c}));
+  args.in[0] = ToKArray(ids_c);
+  args.in[1] = ToKArray(grad_2d);
   args.n_in = 2;
   args.out[0] = ToKArray(gw);
   args.n_out = 1;
