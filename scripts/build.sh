@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds kiln. KILN_SANITIZE=1 builds with ASan + UBSan into build/asan;
-# otherwise an optimized build goes into build/release. Prints the build folder on the last line.
+# otherwise an optimized build goes into build/release. Arguments name targets to build (default:
+# everything). Prints the build folder on the last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -12,5 +13,7 @@ else
   dir=build/release
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${KILN_CMAKE_ARGS:-} >/dev/null
 fi
-cmake --build "$dir" -j "$jobs" >&2
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$dir" -j "$jobs" "${targets[@]}" >&2
 echo "$dir"
