@@ -8,7 +8,7 @@ jobs=$(nproc)
 if [ "${KILN_SANITIZE:-0}" = "1" ]; then
   dir=build/asan
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON \
-        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" ${KILN_CMAKE_ARGS:-} >/dev/null
+        -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" ${KILN_CMAKE_ARGS:-} >/dev/null
 else
   dir=build/release
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${KILN_CMAKE_ARGS:-} >/dev/null
