@@ -5,61 +5,54 @@
 #include "cpu/kernels.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
+namespace {
+
+// The fields both parameter structs share: sizes, scale, dtype, q / k / v and the doc ids.
+template <typename P>
+void FillShared(const KernelArgs& args, P* p) {
+  const KArray &q = args.in[0], &k = args.in[1], &v = args.in[2], &doc = args.in[3];
+  p->b = q.sizes[0];
+  p->nh = q.sizes[1];
+  p->tq = q.sizes[2];
+  p->hs = q.sizes[3];
+  p->nkv = k.sizes[1];
+  p->tk = k.sizes[2];
+  p->scale = args.fattr[0];
+  p->f64 = q.dtype == DType::kF64;
+  p->q = q.data;
+  p->q_sb = q.strides[0], p->q_sh = q.strides[1], p->q_st = q.strides[2];
+  p->k = k.data;
+  p->k_sb = k.strides[0], p->k_sh = k.strides[1], p->k_st = k.strides[2];
+  p->v = v.data;
+  p->v_sb = v.strides[0], p->v_sh = v.strides[1], p->v_st = v.strides[2];
+  p->doc = static_cast<const int32_t*>(doc.data);
+  p->doc_sb = doc.data ? doc.strides[0] : 0;
+}
+
+}  // namespace
 
 // in: q, k, v, doc (or empty); out: out (B, NH, Tq, HS), lse (B, NH, Tq); fattr[0] scale.
 void Attention(const KernelArgs& args) {
-  const KArray &q = args.in[0], &k = args.in[1], &v = args.in[2], &doc = args.in[3];
   const KArray &o = args.out[0], &lse = args.out[1];
   AttentionParams p;
-  p.b = q.sizes[0];
-  p.nh = q.sizes[1];
-  p.tq = q.sizes[2];
-  p.hs = q.sizes[3];
-  p.nkv = k.sizes[1];
-  p.tk = k.sizes[2];
-  p.scale = args.fattr[0];
-  p.f64 = q.dtype == DType::kF64;
-  p.q = q.data;
-  p.q_sb = q.strides[0], p.q_sh = q.strides[1], p.q_st = q.strides[2];
-  p.k = k.data;
-  p.k_sb = k.strides[0], p.k_sh = k.strides[1], p.k_st = k.strides[2];
-  p.v = v.data;
-  p.v_sb = v.strides[0], p.v_sh = v.strides[1], p.v_st = v.strides[2];
+  FillShared(args, &p);
   p.out = o.data;
   p.out_sb = o.strides[0], p.out_sh = o.strides[1], p.out_st = o.strides[2];
   p.lse = lse.data;
-  p.doc = static_cast<const int32_t*>(doc.data);
-  p.doc_sb = doc.data ? doc.strides[0] : 0;
   cpu::KILN_ISA_NS::AttentionForward(p);
 }
 
 // in: q, k, v, doc, out, lse, dout; out: dq, dk, dv (contiguous); fattr[0] scale.
 void AttentionBackward(const KernelArgs& args) {
-  const KArray &q = args.in[0], &k = args.in[1], &v = args.in[2], &doc = args.in[3];
   const KArray &o = args.in[4], &lse = args.in[5], &dout = args.in[6];
   const KArray &dq = args.out[0], &dk = args.out[1], &dv = args.out[2];
   AttentionBackwardParams p;
-  p.b = q.sizes[0];
-  p.nh = q.sizes[1];
-  p.tq = q.sizes[2];
-  p.hs = q.sizes[3];
-  p.nkv = k.sizes[1];
-  p.tk = k.sizes[2];
-  p.scale = args.fattr[0];
-  p.f64 = q.dtype == DType::kF64;
-  p.q = q.data;
-  p.q_sb = q.strides[0], p.q_sh = q.strides[1], p.q_st = q.strides[2];
-  p.k = k.data;
-  p.k_sb = k.strides[0], p.k_sh = k.strides[1], p.k_st = k.strides[2];
-  p.v = v.data;
-  p.v_sb = v.strides[0], p.v_sh = v.strides[1], p.v_st = v.strides[2];
+  FillShared(args, &p);
   p.out = o.data;
   p.out_sb = o.strides[0], p.out_sh = o.strides[1], p.out_st = o.strides[2];
   p.lse = lse.data;
   p.dout = dout.data;
   p.dout_sb = dout.strides[0], p.dout_sh = dout.strides[1], p.dout_st = dout.strides[2];
-  p.doc = static_cast<const int32_t*>(doc.data);
-  p.doc_sb = doc.data ? doc.strides[0] : 0;
   p.dq = dq.data;
   p.dq_sb = dq.strides[0], p.dq_sh = dq.strides[1], p.dq_st = dq.strides[2];
   p.dk = dk.data;

@@ -4,18 +4,10 @@
 
 #include "autograd/api.h"
 #include "autograd/gradcheck.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 TEST(AutogradTest, TensorUsedTwiceAccumulates) {
   Tensor x = FromVector<double>({1, 2, 3}, {3});

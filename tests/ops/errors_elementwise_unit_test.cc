@@ -8,24 +8,10 @@
 
 #include "autograd/api.h"
 #include "ops/backward.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln {
 namespace {
-
-// Runs fn, expects kiln::Error, and returns its message.
-template <typename Fn>
-std::string ErrorOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected kiln::Error";
-  return "";
-}
-
-#define EXPECT_HAS(message, text) \
-  EXPECT_NE((message).find(text), std::string::npos) << "message: " << (message)
 
 TEST(ElementwiseErrors, AddShapeMismatch) {
   std::string m = ErrorOf([] { Add(Zeros({2, 3}), Zeros({4})); });

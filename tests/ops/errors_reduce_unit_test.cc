@@ -6,23 +6,10 @@
 #include <string>
 
 #include "autograd/api.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln {
 namespace {
-
-template <typename Fn>
-std::string ErrorOf(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected kiln::Error";
-  return "";
-}
-
-#define EXPECT_HAS(message, text) \
-  EXPECT_NE((message).find(text), std::string::npos) << "message: " << (message)
 
 TEST(ReduceErrors, BadDim) {
   std::string m = ErrorOf([] { Sum(Zeros({2, 3}), {2}); });

@@ -12,18 +12,10 @@
 #include "optim/clip.h"
 #include "optim/schedule.h"
 #include "optim/sgd.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln::optim {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 // The gradient fed at `step` to param `i`: fixed pseudo-random values, so optimizer and reference
 // see the same numbers.

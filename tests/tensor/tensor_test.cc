@@ -6,18 +6,10 @@
 #include <cstring>
 
 #include "autograd/api.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 TEST(TensorTest, FactoriesAndRoundTrip) {
   Tensor z = Zeros({2, 3});

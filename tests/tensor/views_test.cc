@@ -2,18 +2,10 @@
 #include <gtest/gtest.h>
 
 #include "autograd/api.h"
+#include "tests/testing/error_util.h"
 
 namespace kiln {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 
 TEST(ViewsTest, ViewsShareStorage) {
   Tensor x = FromVector<float>({0, 1, 2, 3, 4, 5}, {2, 3});
