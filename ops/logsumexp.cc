@@ -10,17 +10,7 @@ namespace kiln::ops {
 Tensor Logsumexp(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   CheckFloat(x, "Logsumexp", "x");
   ReducePlan plan = PlanReduce(x, dims, keepdim, "Logsumexp");
-  Tensor out = Tensor::Empty(plan.out_shape, x.dtype(), x.device());
-  if (plan.rows == 0) return out;
-  // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] (rows).
-  KernelArgs args;
-  const Tensor in0 = ToRows(x, plan);
-  args.in[0] = ToKArray(in0);
-  args.n_in = 1;
-  args.out[0] = ToKArray(View(out, {plan.rows}));
-  args.n_out = 1;
-  RunKernel(Op::kLogsumexp, args, x.device());
-  return out;
+  return RunRowReduction(Op::kLogsumexp, x, plan, x.dtype());
 }
 
 // attrs: ReduceAttrs. Saved: input x, output lse.

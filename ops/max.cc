@@ -13,17 +13,7 @@ Tensor Max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   ReducePlan plan = PlanReduce(x, dims, keepdim, "Max");
   KILN_CHECK(plan.r > 0) << "Max: cannot reduce over zero elements (input shape "
                          << ShapeToString(x.shape()) << ")";
-  Tensor out = Tensor::Empty(plan.out_shape, x.dtype(), x.device());
-  if (plan.rows == 0) return out;
-  // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] (rows).
-  KernelArgs args;
-  const Tensor in0 = ToRows(x, plan);
-  args.in[0] = ToKArray(in0);
-  args.n_in = 1;
-  args.out[0] = ToKArray(View(out, {plan.rows}));
-  args.n_out = 1;
-  RunKernel(Op::kMax, args, x.device());
-  return out;
+  return RunRowReduction(Op::kMax, x, plan, x.dtype());
 }
 
 Tensor MaxBackward(const Tensor& x, const Tensor& out, const Tensor& grad,

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "ops/api.h"
+#include "ops/dispatch.h"
 
 namespace kiln::ops {
 
@@ -87,6 +88,21 @@ Tensor ExpandReduced(const Tensor& grad, const Shape& in_shape, const std::vecto
   Shape keep = in_shape;
   for (int64_t d : dims) keep[d] = 1;
   return Expand(Reshape(grad, keep), in_shape);
+}
+
+Tensor RunRowReduction(Op op, const Tensor& x, const ReducePlan& plan, DType out_dtype,
+                       double fattr0) {
+  Tensor out = Tensor::Empty(plan.out_shape, out_dtype, x.device());
+  if (plan.rows == 0) return out;
+  const Tensor in0 = ToRows(x, plan);  // named: the kernel reads its storage
+  KernelArgs args;
+  args.in[0] = ToKArray(in0);
+  args.n_in = 1;
+  args.out[0] = ToKArray(View(out, {plan.rows}));
+  args.n_out = 1;
+  args.fattr[0] = fattr0;
+  RunKernel(op, args, x.device());
+  return out;
 }
 
 }  // namespace kiln::ops

@@ -31,6 +31,11 @@ Tensor ToRows(const Tensor& x, const ReducePlan& plan);
 // The inverse of ToRows for a result with x's element count: a (rows, R) tensor -> x's shape
 // (a permuted view of `rows_tensor`).
 Tensor FromRows(const Tensor& rows_tensor, const Tensor& x, const ReducePlan& plan);
+// Runs a row-reduction kernel (Sum, Mean, Max, Argmax, Logsumexp): kernel slots in[0] = x as
+// (rows, R) with unit inner stride, out[0] = (rows) of `out_dtype`, fattr[0] = `fattr0`.
+// Returns the result in plan.out_shape.
+Tensor RunRowReduction(Op op, const Tensor& x, const ReducePlan& plan, DType out_dtype,
+                       double fattr0 = 0);
 // Contiguous copy when needed (ops::Contiguous returns x itself when already contiguous). Op files
 // hold the result (and ToRows') in a named local until the kernel has run: a KArray does not own
 // its data, so a KArray of a temporary copy would dangle.

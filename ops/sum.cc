@@ -11,17 +11,7 @@ namespace kiln::ops {
 Tensor Sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   CheckFloat(x, "Sum", "x");
   ReducePlan plan = PlanReduce(x, dims, keepdim, "Sum");
-  Tensor out = Tensor::Empty(plan.out_shape, x.dtype(), x.device());
-  if (plan.rows == 0) return out;
-  // Kernel slots: in[0] x as (rows, R), unit inner stride; out[0] (rows).
-  KernelArgs args;
-  const Tensor in0 = ToRows(x, plan);
-  args.in[0] = ToKArray(in0);
-  args.n_in = 1;
-  args.out[0] = ToKArray(View(out, {plan.rows}));
-  args.n_out = 1;
-  RunKernel(Op::kSum, args, x.device());
-  return out;
+  return RunRowReduction(Op::kSum, x, plan, x.dtype());
 }
 
 // attrs: ReduceAttrs (keepdim, input shape, reduced dims). Nothing saved.
