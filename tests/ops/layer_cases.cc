@@ -13,22 +13,6 @@ namespace {
 
 using Inputs = std::vector<Tensor>;
 
-OpCase Make(std::string name, std::vector<Op> covers, std::function<Inputs()> make,
-            std::function<Tensor(const Inputs&)> run, std::function<Tensor(const Inputs&)> ref,
-            const char* no_grad_reason = nullptr) {
-  OpCase c;
-  c.name = std::move(name);
-  c.covers = std::move(covers);
-  c.make_inputs = std::move(make);
-  c.run = std::move(run);
-  c.reference = std::move(ref);
-  if (no_grad_reason != nullptr) {
-    c.gradcheck = false;
-    c.no_grad_reason = no_grad_reason;
-  }
-  return c;
-}
-
 Tensor Ids(const std::vector<int64_t>& v, const Shape& shape, DType dtype) {
   return FromVector<int64_t>(v, shape, dtype);
 }
@@ -47,28 +31,28 @@ KILN_OP_CASES(LayerCases) {
   const std::vector<Op> rms = {Op::kRmsNorm, Op::kRmsNormBackward};
 
   // ---- LayerNorm: weight and bias around 1 and 0 (not exactly: that would hide their grads).
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "LayerNorm/3d_prime", ln,
       [] {
         return Inputs{RandnF64({2, 3, 37}, 400), RandF64({37}, 401, 0.5, 1.5), RandnF64({37}, 402)};
       },
       [](const Inputs& x) { return LayerNorm(x[0], x[1], x[2], 1e-5); },
       [](const Inputs& x) { return reference::LayerNorm(x[0], x[1], x[2], 1e-5); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "LayerNorm/noncontig_no_bias", ln,
       [] {
         return Inputs{ops::Transpose(RandnF64({13, 7}, 403), 0, 1), RandnF64({13}, 404)};
       },
       [](const Inputs& x) { return LayerNorm(x[0], x[1], Tensor(), 1e-5); },
       [](const Inputs& x) { return reference::LayerNorm(x[0], x[1], Tensor(), 1e-5); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "LayerNorm/row_chunks_c1", ln,
       [] {
         return Inputs{RandnF64({131, 1}, 405), RandnF64({1}, 406), RandnF64({1}, 407)};
       },
       [](const Inputs& x) { return LayerNorm(x[0], x[1], x[2], 1e-3); },
       [](const Inputs& x) { return reference::LayerNorm(x[0], x[1], x[2], 1e-3); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "LayerNorm/many_rows", ln,
       [] {
         return Inputs{RandnF64({150, 45}, 408), RandF64({45}, 409, 0.5, 1.5), RandnF64({45}, 410)};
@@ -78,7 +62,7 @@ KILN_OP_CASES(LayerCases) {
   // x is gradchecked by the smaller cases; here the weight gradients cross several row chunks
   // and the sizes pass the parallel threshold (determinism_test runs the full backward).
   cases.back().grad_inputs = {1, 2};
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "LayerNorm/long_rows", ln,
       [] {
         return Inputs{RandnF64({3, 4500}, 411), RandF64({4500}, 412, 0.5, 1.5),
@@ -89,21 +73,21 @@ KILN_OP_CASES(LayerCases) {
       "too large for central differences; numerics and determinism"));
 
   // ---- RmsNorm.
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "RmsNorm/3d_prime", rms,
       [] {
         return Inputs{RandnF64({2, 3, 61}, 420), RandF64({61}, 421, 0.5, 1.5)};
       },
       [](const Inputs& x) { return RmsNorm(x[0], x[1], 1e-6); },
       [](const Inputs& x) { return reference::RmsNorm(x[0], x[1], 1e-6); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "RmsNorm/noncontig", rms,
       [] {
         return Inputs{ops::Transpose(RandnF64({16, 5}, 422), 0, 1), RandnF64({16}, 423)};
       },
       [](const Inputs& x) { return RmsNorm(x[0], x[1], 1e-5); },
       [](const Inputs& x) { return reference::RmsNorm(x[0], x[1], 1e-5); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "RmsNorm/many_rows", rms,
       [] {
         return Inputs{RandnF64({150, 29}, 424), RandF64({29}, 425, 0.5, 1.5)};
@@ -113,7 +97,7 @@ KILN_OP_CASES(LayerCases) {
   // x is gradchecked by the smaller cases; here the weight gradients cross several row chunks
   // and the sizes pass the parallel threshold (determinism_test runs the full backward).
   cases.back().grad_inputs = {1};
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "RmsNorm/long_rows", rms,
       [] {
         return Inputs{RandnF64({3, 4500}, 426), RandF64({4500}, 427, 0.5, 1.5)};
@@ -123,7 +107,7 @@ KILN_OP_CASES(LayerCases) {
       "too large for central differences; numerics and determinism"));
 
   // ---- Rope: packed positions restart per document; large positions; strided x.
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Rope/packed_positions_i32", {Op::kRope},
       [] {
         return Inputs{RandnF64({2, 5, 3, 8}, 430),
@@ -131,7 +115,7 @@ KILN_OP_CASES(LayerCases) {
       },
       [](const Inputs& x) { return Rope(x[0], x[1], 10000.0); },
       [](const Inputs& x) { return reference::Rope(x[0], x[1], 10000.0, false); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Rope/noncontig_i64_large_positions", {Op::kRope},
       [] {
         // (B, NH, T, HS) storage seen as (B, T, NH, HS), as after a head split.
@@ -140,7 +124,7 @@ KILN_OP_CASES(LayerCases) {
       },
       [](const Inputs& x) { return Rope(x[0], x[1], 500000.0); },
       [](const Inputs& x) { return reference::Rope(x[0], x[1], 500000.0, false); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Rope/hs2_inverse", {Op::kRope},
       [] {
         return Inputs{RandnF64({3, 2, 1, 2}, 432), Ids({3, 1, 4, 1, 5, 9}, {3, 2}, DType::kI64)};
@@ -148,7 +132,7 @@ KILN_OP_CASES(LayerCases) {
       [](const Inputs& x) { return ops::Rope(x[0], x[1], 100.0, /*inverse=*/true); },
       [](const Inputs& x) { return reference::Rope(x[0], x[1], 100.0, true); },
       "plain inverse rotation (the backward); its gradcheck is Rope's"));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Rope/many_tokens", {Op::kRope},
       [] {
         std::vector<int64_t> pos(4 * 33);
@@ -161,21 +145,21 @@ KILN_OP_CASES(LayerCases) {
 
   // ---- CrossEntropy: ignored rows, label smoothing, i32 / i64 targets.
   const std::vector<Op> ce = {Op::kCrossEntropy, Op::kCrossEntropyBackward};
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "CrossEntropy/ignore_index", ce,
       [] {
         return Inputs{RandnF64({7, 13}, 440), Ids({3, -100, 0, 12, 7, -100, 5}, {7}, DType::kI64)};
       },
       [](const Inputs& x) { return CrossEntropy(x[0], x[1], -100, 0.0); },
       [](const Inputs& x) { return reference::CrossEntropy(x[0], x[1], -100, 0.0); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "CrossEntropy/label_smoothing_i32_custom_ignore", ce,
       [] {
         return Inputs{RandnF64({5, 61}, 441), Ids({60, 0, 2, 17, 33}, {5}, DType::kI32)};
       },
       [](const Inputs& x) { return CrossEntropy(x[0], x[1], 2, 0.1); },
       [](const Inputs& x) { return reference::CrossEntropy(x[0], x[1], 2, 0.1); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "CrossEntropy/noncontig_logits", ce,
       [] {
         return Inputs{ops::Transpose(RandnF64({11, 3}, 442), 0, 1),
@@ -183,7 +167,7 @@ KILN_OP_CASES(LayerCases) {
       },
       [](const Inputs& x) { return CrossEntropy(x[0], x[1], -100, 0.25); },
       [](const Inputs& x) { return reference::CrossEntropy(x[0], x[1], -100, 0.25); }));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "CrossEntropy/long_vocab", ce,
       [] {
         std::vector<int64_t> t = {4999, 17, -100, 4096, 1};
@@ -204,7 +188,7 @@ KILN_OP_CASES(LayerCases) {
   };
   for (const AdamCase& a : adam) {
     AdamWConfig cfg = a.cfg;
-    cases.push_back(Make(
+    cases.push_back(MakeCase(
         a.name, {Op::kAdamW},
         [] {
           return Inputs{RandnF64({37}, 450), RandnF64({3, 37}, 451)};

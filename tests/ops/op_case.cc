@@ -7,6 +7,24 @@ std::vector<OpCase>& OpCaseRegistry() {
   return *cases;
 }
 
+OpCase MakeCase(std::string name, std::vector<Op> covers,
+                std::function<std::vector<Tensor>()> make_inputs,
+                std::function<Tensor(const std::vector<Tensor>&)> run,
+                std::function<Tensor(const std::vector<Tensor>&)> reference,
+                const char* no_grad_reason) {
+  OpCase c;
+  c.name = std::move(name);
+  c.covers = std::move(covers);
+  c.make_inputs = std::move(make_inputs);
+  c.run = std::move(run);
+  c.reference = std::move(reference);
+  if (no_grad_reason != nullptr) {
+    c.gradcheck = false;
+    c.no_grad_reason = no_grad_reason;
+  }
+  return c;
+}
+
 Tensor RandnF64(const Shape& shape, uint64_t seed) { return Randn(shape, seed, 0, DType::kF64); }
 
 Tensor RandF64(const Shape& shape, uint64_t seed, double lo, double hi) {

@@ -46,6 +46,13 @@ struct OpCaseRegistrar {
   static ::kiln::testing::OpCaseRegistrar name##_registrar(&name);               \
   static std::vector<::kiln::testing::OpCase> name()
 
+// A case from its parts; a non-null no_grad_reason turns gradcheck off with that reason.
+OpCase MakeCase(std::string name, std::vector<Op> covers,
+                std::function<std::vector<Tensor>()> make_inputs,
+                std::function<Tensor(const std::vector<Tensor>&)> run,
+                std::function<Tensor(const std::vector<Tensor>&)> reference,
+                const char* no_grad_reason = nullptr);
+
 // Helpers for cases: deterministic f64 inputs.
 Tensor RandnF64(const Shape& shape, uint64_t seed);
 Tensor RandF64(const Shape& shape, uint64_t seed, double lo, double hi);

@@ -16,22 +16,6 @@ namespace {
 using Inputs = std::vector<Tensor>;
 using Dims = std::vector<int64_t>;
 
-OpCase Make(std::string name, std::vector<Op> covers, std::function<Inputs()> make,
-            std::function<Tensor(const Inputs&)> run, std::function<Tensor(const Inputs&)> ref,
-            const char* no_grad_reason = nullptr) {
-  OpCase c;
-  c.name = std::move(name);
-  c.covers = std::move(covers);
-  c.make_inputs = std::move(make);
-  c.run = std::move(run);
-  c.reference = std::move(ref);
-  if (no_grad_reason != nullptr) {
-    c.gradcheck = false;
-    c.no_grad_reason = no_grad_reason;
-  }
-  return c;
-}
-
 // A (d0, d1, d2) tensor seen through a permutation: non-contiguous.
 Tensor Permuted(const Shape& shape, const Dims& perm, uint64_t seed) {
   return ops::Permute(RandnF64(shape, seed), perm);
@@ -118,7 +102,7 @@ KILN_OP_CASES(ReduceCases) {
     for (const DimsCase& d : DimsCases(seed)) {
       // Central differences over a long row cost R^2 exps for Logsumexp: numerics only there.
       const bool slow = row.op == Op::kLogsumexp && std::string(d.name) == "long_row";
-      cases.push_back(Make(
+      cases.push_back(MakeCase(
           std::string(row.name) + "/" + d.name, covers, d.make,
           [row, d](const Inputs& x) { return row.run(x[0], d.dims, d.keepdim); },
           [row, d](const Inputs& x) { return row.ref(x[0], d.dims, d.keepdim); },
@@ -127,14 +111,14 @@ KILN_OP_CASES(ReduceCases) {
     seed += 10;
     // Above the parallel thresholds: many rows split across threads, and one long row split into
     // 4096 blocks computed concurrently.
-    cases.push_back(Make(
+    cases.push_back(MakeCase(
         std::string(row.name) + "/many_rows", {row.op},
         [] {
           return Inputs{RandnF64({67, 613}, 7)};
         },
         [row](const Inputs& x) { return row.run(x[0], {1}, false); },
         [row](const Inputs& x) { return row.ref(x[0], {1}, false); }, kBigReason));
-    cases.push_back(Make(
+    cases.push_back(MakeCase(
         std::string(row.name) + "/all_long_blocks", {row.op},
         [] {
           return Inputs{RandnF64({41, 997}, 8)};
@@ -143,7 +127,7 @@ KILN_OP_CASES(ReduceCases) {
         [row](const Inputs& x) { return row.ref(x[0], {}, false); }, kBigReason));
   }
   // Sum of a column-major view over its leading dim (the broadcast-backward pattern of SumToShape).
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Sum/bias_grad_pattern", {Op::kSum},
       [] {
         return Inputs{ops::Transpose(RandnF64({13, 2, 7}, 9), 0, 2)};
@@ -156,7 +140,7 @@ KILN_OP_CASES(ReduceCases) {
       }));
 
   // ---- Max with exact ties: not differentiable there, so the even split is checked directly.
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "MaxBackward/ties_split_evenly", {Op::kMaxBackward},
       [] {
         Tensor x = TensorFromFn({3, 6, 5}, [](int64_t i) { return double((i * 7) % 4); });
@@ -176,19 +160,19 @@ KILN_OP_CASES(ReduceCases) {
     p[18 + 0] = p[18 + 8] = -inf;
     return Inputs{x};
   };
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Logsumexp/all_neg_inf_row", {Op::kLogsumexp}, with_inf,
       [](const Inputs& x) { return Logsumexp(x[0], {1}); },
       [](const Inputs& x) { return reference::Logsumexp(x[0], {1}, false); },
       "a row of all -inf has no finite gradient (exp(-inf - -inf))"));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Logsumexp/partly_neg_inf", {Op::kLogsumexp},
       [with_inf] { return Inputs{ops::Narrow(with_inf()[0], 0, 1, 3)}; },
       [](const Inputs& x) { return Logsumexp(x[0], {1}, true); },
       [](const Inputs& x) { return reference::Logsumexp(x[0], {1}, true); }));
 
   // ---- Argmax: first max wins, NaN counts as the max.
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Argmax/prime_last", {Op::kArgmax},
       [] {
         return Inputs{RandnF64({7, 13}, 13)};
@@ -196,7 +180,7 @@ KILN_OP_CASES(ReduceCases) {
       [](const Inputs& x) { return Argmax(x[0], -1); },
       [](const Inputs& x) { return reference::Argmax(x[0], 1, false); },
       "returns indices (i64): not differentiable"));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Argmax/first_dim_noncontig_keepdim", {Op::kArgmax},
       [] {
         return Inputs{Permuted({5, 37, 3}, {1, 0, 2}, 14)};
@@ -204,7 +188,7 @@ KILN_OP_CASES(ReduceCases) {
       [](const Inputs& x) { return Argmax(x[0], 0, true); },
       [](const Inputs& x) { return reference::Argmax(x[0], 0, true); },
       "returns indices (i64): not differentiable"));
-  cases.push_back(Make(
+  cases.push_back(MakeCase(
       "Argmax/ties_and_nan", {Op::kArgmax},
       [] {
         Tensor x = TensorFromFn({4, 7}, [](int64_t i) { return double((i * 5) % 3); });
@@ -277,7 +261,7 @@ KILN_OP_CASES(ReduceCases) {
          1, kBigReason},
     };
     for (const D& d : ds) {
-      cases.push_back(Make(
+      cases.push_back(MakeCase(
           std::string(row.name) + "/" + d.name, {row.op}, d.make,
           [row, d](const Inputs& x) { return row.run(x[0], d.dim); },
           [row, d](const Inputs& x) { return row.ref(x[0], d.dim); }, d.reason));
