@@ -57,9 +57,9 @@ absl::StatusOr<BatchLoader> BatchLoader::Create(std::shared_ptr<const std::vecto
   const int64_t n = end - begin;
   l.num_windows_ = n >= 1 ? (n - 1) / options.seq_len : 0;
   if (l.num_windows_ < options.batch_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        name, ": ", n, " tokens make ", l.num_windows_, " windows of ", options.seq_len,
-        "+1 tokens, fewer than one batch of ", options.batch_size));
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": ", n, " tokens make ", l.num_windows_, " windows of ",
+                     options.seq_len, "+1 tokens, fewer than one batch of ", options.batch_size));
   }
   l.token_hash_ = HashTokens(l.tokens_->data() + begin, n);
   return l;
@@ -201,8 +201,8 @@ absl::Status BatchLoader::RestoreCursor(const Json& c, const std::string& where)
       return bad("missing or negative field 'seed'");
     }
     if (seed->get<uint64_t>() != options_.seed) {
-      return bad(absl::StrCat("cursor is for seed ", seed->get<uint64_t>(), ", this loader has seed ",
-                              options_.seed));
+      return bad(absl::StrCat("cursor is for seed ", seed->get<uint64_t>(),
+                              ", this loader has seed ", options_.seed));
     }
   }
   int64_t epoch = 0, index = 0;
@@ -236,9 +236,8 @@ absl::StatusOr<TrainValLoaders> MakeTrainValLoaders(
       << "MakeTrainValLoaders: val_batches * batch_size * seq_len overflows";
   const int64_t val_tokens = val_windows * options.seq_len + 1;
   if (val_tokens > n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("val: ", val_batches, " batches need ", val_tokens, " tokens, the stream has ",
-                     n));
+    return absl::InvalidArgumentError(absl::StrCat("val: ", val_batches, " batches need ",
+                                                   val_tokens, " tokens, the stream has ", n));
   }
   BatchLoaderOptions val_options = options;
   val_options.shuffle = false;

@@ -29,7 +29,8 @@ namespace kiln::data {
 namespace {
 
 // The payload is copied with memcpy-sized loads; a big-endian host would need byte swaps.
-static_assert(std::endian::native == std::endian::little, "token files assume a little-endian host");
+static_assert(std::endian::native == std::endian::little,
+              "token files assume a little-endian host");
 
 uint32_t LoadU32(const char* p) {
   uint32_t v = 0;
@@ -173,12 +174,12 @@ absl::StatusOr<TokenFile> ParseTokenFile(const std::string& bytes, const std::st
   const uint64_t n = f.header.num_tokens;
   if (payload % width != 0 || payload / width != n) {
     const char* what = payload / width < n ? "truncated" : "size mismatch";
-    return Bad(where, absl::StrCat(what, ": the header says ", n, " tokens of ", width,
-                                   " bytes, the file has ", payload, " bytes after the header (",
-                                   payload / width, " tokens",
-                                   payload % width ? absl::StrCat(" + ", payload % width, " bytes")
-                                                   : std::string(),
-                                   ")"));
+    return Bad(
+        where,
+        absl::StrCat(
+            what, ": the header says ", n, " tokens of ", width, " bytes, the file has ", payload,
+            " bytes after the header (", payload / width, " tokens",
+            payload % width ? absl::StrCat(" + ", payload % width, " bytes") : std::string(), ")"));
   }
   f.ids.resize(n);
   const char* p = h + kTokenFileHeaderBytes;
@@ -192,8 +193,8 @@ absl::StatusOr<TokenFile> ParseTokenFile(const std::string& bytes, const std::st
       std::memcpy(&v, p + 4 * i, 4);
     }
     if (v >= vocab) {
-      return Bad(where, absl::StrCat("token ", i, " is ", v, ", outside the vocabulary [0, ",
-                                     vocab, ")"));
+      return Bad(where,
+                 absl::StrCat("token ", i, " is ", v, ", outside the vocabulary [0, ", vocab, ")"));
     }
     f.ids[i] = static_cast<int32_t>(v);
   }

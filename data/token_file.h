@@ -58,7 +58,7 @@ absl::StatusOr<TokenFile> ReadTokenFile(const std::string& path);
 struct TokenStream {
   std::vector<int32_t> ids;
   int32_t vocab_size = 0;
-  std::vector<std::string> files;   // in stream order
+  std::vector<std::string> files;    // in stream order
   std::vector<int64_t> file_starts;  // offset of each file's first token in ids, then the end
 };
 absl::StatusOr<std::vector<std::string>> ExpandTokenFileSources(
