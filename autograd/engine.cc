@@ -72,6 +72,10 @@ void Backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     bool any = false;
     for (const auto& g : grads) any = any || g.defined();
     if (!any) continue;
+    for (size_t i = 0; i < n->output_hooks.size() && i < grads.size(); ++i) {
+      if (!grads[i].defined()) continue;
+      for (const auto& hook : n->output_hooks[i]) hook(grads[i]);
+    }
     std::vector<Tensor> input_grads = n->Apply(grads, retain_graph);
     grads.clear();
     for (size_t i = 0; i < n->next_edges.size(); ++i) {

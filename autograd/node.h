@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ class Node {
   std::vector<bool> needs_grad;  // per input
   OpAttrs attrs;
   bool released = false;
+  // Gradient hooks per output (autograd/hooks.h): called with the output's summed gradient just
+  // before this node's backward runs. Empty for most nodes.
+  std::vector<std::vector<std::function<void(const Tensor&)>>> output_hooks;
 };
 
 // Masks for Record's save_inputs / save_outputs (bit i = tensor i).

@@ -1,0 +1,95 @@
+#include "nn/model_io.h"
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "autograd/api.h"
+#include "io/safetensors.h"
+
+namespace kiln::nn {
+namespace {
+
+bool IsConv1D(const GptConfig& config, const std::string& name) {
+  if (!config.is_gpt2()) return false;
+  return absl::EndsWith(name, ".attn.c_attn.weight") ||
+         absl::EndsWith(name, ".attn.c_proj.weight") || absl::EndsWith(name, ".mlp.c_fc.weight") ||
+         absl::EndsWith(name, ".mlp.c_proj.weight");
+}
+
+Tensor TransposedCopy(const Tensor& t) {
+  NoGradGuard no_grad;
+  return ops::Contiguous(ops::Transpose(t, 0, 1));
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> ToHfLayout(const GptConfig& config,
+                                         const std::map<std::string, Tensor>& state) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : state) {
+    out[name] = IsConv1D(config, name) ? TransposedCopy(t) : t.Detach();
+  }
+  return out;
+}
+
+absl::StatusOr<std::map<std::string, Tensor>> FromHfLayout(const GptConfig& config,
+                                                           std::map<std::string, Tensor> tensors,
+                                                           const std::string& where) {
+  std::map<std::string, Tensor> out;
+  for (auto& [raw_name, t] : tensors) {
+    std::string name = raw_name;
+    if (config.is_gpt2()) {
+      if (absl::StartsWith(name, "transformer.")) name = name.substr(12);
+      if (absl::EndsWith(name, ".attn.bias") || absl::EndsWith(name, ".attn.masked_bias")) {
+        // Old GPT-2 files store the causal mask as a buffer (a (1, 1, n_pos, n_pos) tensor).
+        if (t.dim() == 4 || t.dim() == 0) continue;
+      }
+    }
+    if (config.tie_word_embeddings && name == "lm_head.weight") continue;
+    if (IsConv1D(config, name)) {
+      if (t.dim() != 2) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": tensor '", raw_name,
+                                                       "' has shape ", ShapeToString(t.shape()),
+                                                       ", expected a 2-d Conv1D weight"));
+      }
+      t = TransposedCopy(t);
+    }
+    if (out.count(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": tensor '", name, "' appears twice (with and without prefix)"));
+    }
+    out[name] = t;
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<GptModel>> LoadModel(const std::string& dir) {
+  const std::string config_path = dir + "/config.json";
+  auto j = ReadJsonFile(config_path);
+  if (!j.ok()) return j.status();
+  auto config = GptConfig::FromJson(*j, config_path);
+  if (!config.ok()) return config.status();
+  const std::string weights_path = dir + "/model.safetensors";
+  auto file = io::ReadSafetensors(weights_path);
+  if (!file.ok()) return file.status();
+  auto state = FromHfLayout(*config, std::move(file->tensors), weights_path);
+  if (!state.ok()) return state.status();
+  auto model = std::make_unique<GptModel>(*config);
+  absl::Status st = model->LoadStateDict(*state, weights_path);
+  if (!st.ok()) return st;
+  return model;
+}
+
+absl::Status SaveModel(const std::string& dir, const GptModel& model) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot create folder: ", ec.message()));
+  absl::Status st = io::WriteSafetensors(dir + "/model.safetensors",
+                                         ToHfLayout(model.config(), model.StateDict()),
+                                         {{"format", "pt"}});
+  if (!st.ok()) return st;
+  return WriteJsonFile(dir + "/config.json", model.config().ToJson());
+}
+
+}  // namespace kiln::nn
