@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Side-by-side LM benchmark: kiln (bench/lm_bench) against PyTorch (bench/torch_lm.py), same model,
+same batch, same thread count, each in its own process. Prints both and kiln/PyTorch.
+
+  python3 bench/lm_compare.py --kiln build/bench/bench/lm_bench [--quick]
+
+Cases (the LM issue's): training (a) small GPT-2 (4 layers, 4 heads, width 256, vocab 256, T 256,
+batch 8) and (b) GPT-2 124M at batch 4, T 64; sampling with a KV cache, 128 new tokens, batch 1 and
+batch 16. Training lines also print model FLOP/s as a share of OpenBLAS sgemm GFLOP/s measured in
+the same kiln process.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        sys.exit(f"lm_compare: {' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-500:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def torch_python():
+    """Debian's python3-torch belongs to /usr/bin/python3; a python3 earlier in PATH (pyenv,
+    venv) may lack it."""
+    for exe in (sys.executable, "/usr/bin/python3"):
+        if subprocess.run([exe, "-c", "import torch"], capture_output=True).returncode == 0:
+            return exe
+    sys.exit("lm_compare: no python3 with torch found (run scripts/setup.sh --bench)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", required=True, help="path of the lm_bench binary")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="fewer steps")
+    a = ap.parse_args()
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+    py = torch_python()
+    steps_small, steps_big = (2, 1) if a.quick else (5, 3)
+    cases = [
+        ("train small B8 T256", ["--model", "small", "--mode", "train", "--batch", "8", "--seq", "256", "--steps", str(steps_small)]),
+        ("train gpt2-124M B4 T64", ["--model", "gpt2", "--mode", "train", "--batch", "4", "--seq", "64", "--steps", str(steps_big)]),
+        ("sample small B1 128 new", ["--model", "small", "--mode", "sample", "--batch", "1"]),
+        ("sample small B16 128 new", ["--model", "small", "--mode", "sample", "--batch", "16"]),
+        ("sample gpt2-124M B1 128 new", ["--model", "gpt2", "--mode", "sample", "--batch", "1"]),
+    ]
+    print(f"{'case':30s} {'kiln tok/s':>11s} {'torch tok/s':>11s} {'kiln/torch':>10s} "
+          f"{'kiln MiB':>9s} {'torch MiB':>9s}  notes")
+    for name, args in cases:
+        args = args + ["--threads", str(a.threads)]
+        k = run([a.kiln] + args, env)
+        t = run([py, os.path.join(HERE, "torch_lm.py")] + args, env)
+        note = f"kiln isa {k['isa']}, torch {t['version']}"
+        if k["mode"] == "train":
+            share = k["model_gflops"] / k["sgemm_gflops"]
+            tshare = k["model_gflops"] * t["tokens_per_s"] / k["tokens_per_s"] / k["sgemm_gflops"]
+            note += (f"; model {k['model_gflops']:.1f} GFLOP/s = {100 * share:.0f}% of OpenBLAS "
+                     f"sgemm {k['sgemm_gflops']:.1f} (torch {100 * tshare:.0f}%)")
+        print(f"{name:30s} {k['tokens_per_s']:11.1f} {t['tokens_per_s']:11.1f} "
+              f"{k['tokens_per_s'] / t['tokens_per_s']:10.2f} {k['peak_rss_mib']:9.0f} "
+              f"{t['peak_rss_mib']:9.0f}  {note}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
