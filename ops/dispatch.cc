@@ -1,7 +1,10 @@
 // Tensor -> KArray conversion and backend kernel lookup.
 #include "ops/dispatch.h"
 
+#include <chrono>
+
 #include "cpu/backend.h"
+#include "ops/profile.h"
 
 namespace kiln::ops {
 
@@ -35,7 +38,17 @@ KernelFn GetKernel(Op op, Device device) {
   return fn;
 }
 
-void RunKernel(Op op, const KernelArgs& args, Device device) { GetKernel(op, device)(args); }
+void RunKernel(Op op, const KernelArgs& args, Device device) {
+  KernelFn fn = GetKernel(op, device);
+  if (!ProfilingEnabled()) {
+    fn(args);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  fn(args);
+  RecordKernel(op, args,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
 
 void CheckFloat(const Tensor& t, const char* op, const char* what) {
   KILN_CHECK(t.defined()) << op << ": " << what << " is undefined";
