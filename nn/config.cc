@@ -60,6 +60,13 @@ absl::StatusOr<GptConfig> GptConfig::FromJson(const Json& j, const std::string& 
       return Bad(where, "activation_function",
                  absl::StrCat("kiln's GPT-2 uses the tanh GELU ('gelu_new'), got '", act, "'"));
     }
+    // Attention variants transformers' GPT-2 has and kiln does not: refused, never ignored (they
+    // change the logits).
+    bool flag = false;
+    KILN_ASSIGN(flag, BoolOr(j, "scale_attn_weights", where, true));
+    if (!flag) return Bad(where, "scale_attn_weights", "only true (1/sqrt(head_dim)) is supported");
+    KILN_ASSIGN(flag, BoolOr(j, "scale_attn_by_inverse_layer_idx", where, false));
+    if (flag) return Bad(where, "scale_attn_by_inverse_layer_idx", "only false is supported");
     c.attention_bias = c.mlp_bias = true;
     if (c.n_head <= 0 || c.n_embd % c.n_head != 0) {
       return Bad(where, "n_head",
@@ -105,11 +112,14 @@ absl::StatusOr<GptConfig> GptConfig::FromJson(const Json& j, const std::string& 
                absl::StrCat("expected \"gpt2\" or \"llama\", got \"", type, "\""));
   }
   KILN_ASSIGN(c.initializer_range, NumOr(j, "initializer_range", where, 0.02));
-  const std::pair<const char*, int64_t> positive[] = {{"vocab_size", c.vocab_size},
-                                                      {"max_positions", c.max_positions},
-                                                      {"n_embd", c.n_embd},
-                                                      {"n_layer", c.n_layer},
-                                                      {"n_inner", c.n_inner}};
+  // Named by the config.json field of the family (an error must name a field the file has).
+  const bool g = c.is_gpt2();
+  const std::pair<const char*, int64_t> positive[] = {
+      {"vocab_size", c.vocab_size},
+      {g ? "n_positions" : "max_position_embeddings", c.max_positions},
+      {g ? "n_embd" : "hidden_size", c.n_embd},
+      {g ? "n_layer" : "num_hidden_layers", c.n_layer},
+      {g ? "n_inner" : "intermediate_size", c.n_inner}};
   for (const auto& [name, v] : positive) {
     if (v <= 0) return Bad(where, name, absl::StrCat("must be > 0, got ", v));
   }

@@ -17,6 +17,15 @@ bool IsConv1D(const GptConfig& config, const std::string& name) {
          absl::EndsWith(name, ".mlp.c_proj.weight");
 }
 
+// The shape transformers stores a Conv1D weight in: (in, out).
+Shape Conv1DShape(const GptConfig& config, const std::string& name) {
+  const int64_t c = config.n_embd, h = config.n_inner;
+  if (absl::EndsWith(name, ".attn.c_attn.weight")) return {c, 3 * c};
+  if (absl::EndsWith(name, ".attn.c_proj.weight")) return {c, c};
+  if (absl::EndsWith(name, ".mlp.c_fc.weight")) return {c, h};
+  return {h, c};  // .mlp.c_proj.weight
+}
+
 Tensor TransposedCopy(const Tensor& t) {
   NoGradGuard no_grad;
   return ops::Contiguous(ops::Transpose(t, 0, 1));
@@ -48,10 +57,12 @@ absl::StatusOr<std::map<std::string, Tensor>> FromHfLayout(const GptConfig& conf
     }
     if (config.tie_word_embeddings && name == "lm_head.weight") continue;
     if (IsConv1D(config, name)) {
-      if (t.dim() != 2) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ": tensor '", raw_name,
-                                                       "' has shape ", ShapeToString(t.shape()),
-                                                       ", expected a 2-d Conv1D weight"));
+      // Checked here, in the file's (in, out) layout, so the error shows the shapes as stored.
+      const Shape want = Conv1DShape(config, name);
+      if (t.shape() != want) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ": tensor '", raw_name, "' has shape ", ShapeToString(t.shape()),
+            " but the config needs ", ShapeToString(want), " (Conv1D layout: (in, out))"));
       }
       t = TransposedCopy(t);
     }
