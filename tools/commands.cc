@@ -6,12 +6,14 @@ namespace kiln::tools {
 int RunDemo(const std::vector<std::string>& args);
 int RunVersion(const std::vector<std::string>& args);
 int RunData(const std::vector<std::string>& args);
+int RunGenerate(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"demo", "train a small MLP with kiln's tensor stack (the quick-start main job)", &RunDemo},
       {"version", "print kiln's version and build facts", &RunVersion},
       {"data", "make task datasets, mixtures and statistics", &RunData},
+      {"generate", "sample from a model folder", &RunGenerate},
   };
   return kCommands;
 }
