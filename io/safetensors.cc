@@ -115,8 +115,21 @@ absl::StatusOr<Json> ParseHeader(const std::string& text, const std::string& whe
   };
   Json header = Json::parse(text, callback, /*allow_exceptions=*/false);
   if (header.is_discarded()) {
-    auto detailed = ParseJson(text, absl::StrCat(where, ": header"));
-    return detailed.ok() ? Invalid(where, "header: invalid JSON") : detailed.status();
+    // Parse again with exceptions for the parser's message. Not through ParseJson: nlohmann throws
+    // out_of_range (not parse_error) for a number too large for a double ("1e400"), and ParseJson
+    // catches only parse_error, so that header escaped as an exception (found by fuzzing).
+    try {
+      Json ignored = Json::parse(text);
+      (void)ignored;
+    } catch (const Json::exception& e) {
+      std::string msg = e.what();
+      auto pos = msg.find("] ");  // drop nlohmann's "[json.exception.parse_error.101] " tag
+      if (pos != std::string::npos) msg = msg.substr(pos + 2);
+      // The message quotes the offending token, which a hostile header can make megabytes long.
+      if (msg.size() > 200) msg = msg.substr(0, 197) + "...";
+      return Invalid(where, absl::StrCat("header: invalid JSON: ", msg));
+    }
+    return Invalid(where, "header: invalid JSON");
   }
   if (max_depth > kMaxJsonDepth) {
     return Invalid(where,
