@@ -28,11 +28,11 @@ void CheckParams(const GptConfig& c, const std::vector<GenerateRequest>& request
   for (size_t i = 0; i < requests.size(); ++i) {
     const auto& prompt = requests[i].prompt;
     KILN_CHECK(!prompt.empty()) << "Generate: request " << i << " has an empty prompt";
-    const int64_t need = static_cast<int64_t>(prompt.size()) + p.max_new_tokens;
-    KILN_CHECK(need <= c.max_positions)
-        << "Generate: request " << i << ": prompt (" << prompt.size() << " tokens) + max_new_tokens ("
-        << p.max_new_tokens << ") = " << need << " exceeds the model's max_positions ("
-        << c.max_positions << ")";
+    // Compared without the sum, which a huge max_new_tokens would overflow.
+    KILN_CHECK(p.max_new_tokens <= c.max_positions - static_cast<int64_t>(prompt.size()))
+        << "Generate: request " << i << ": prompt (" << prompt.size()
+        << " tokens) + max_new_tokens (" << p.max_new_tokens
+        << ") exceeds the model's max_positions (" << c.max_positions << ")";
     for (size_t j = 0; j < prompt.size(); ++j) {
       KILN_CHECK(prompt[j] >= 0 && prompt[j] < c.vocab_size)
           << "Generate: request " << i << ": prompt token " << j << " = " << prompt[j]

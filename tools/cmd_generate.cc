@@ -84,8 +84,8 @@ absl::StatusOr<std::unique_ptr<data::Tokenizer>> OpenTokenizer(const std::string
   if (spec.empty()) {
     const std::string path = dir + "/kiln_tokenizer.json";
     if (!std::filesystem::exists(path)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          dir, ": no kiln_tokenizer.json; pass --tokenizer byte or --tokenizer PATH"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, ": no kiln_tokenizer.json; pass --tokenizer byte or --tokenizer PATH"));
     }
     return data::LoadTokenizer(path);
   }
@@ -102,8 +102,8 @@ absl::StatusOr<std::unique_ptr<data::Tokenizer>> OpenTokenizer(const std::string
 }
 
 // --stop: comma-separated token ids, special-token names ("<|eos|>") or texts of one token.
-absl::StatusOr<std::vector<int32_t>> ParseStops(const std::string& spec,
-                                                const data::Tokenizer& tok, int64_t vocab) {
+absl::StatusOr<std::vector<int32_t>> ParseStops(const std::string& spec, const data::Tokenizer& tok,
+                                                int64_t vocab) {
   std::vector<int32_t> ids;
   const std::vector<std::string> items = absl::StrSplit(spec, ',', absl::SkipEmpty());
   for (const std::string& item : items) {
@@ -248,8 +248,8 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
         absl::StrCat(model_dir, ": the tokenizer has ", (*tok)->vocab_size(),
                      " ids but the model's vocabulary is ", config.vocab_size)));
   }
-  nn::SamplingParams params{.temperature = temperature, .top_k = top_k, .top_p = top_p,
-                            .max_new_tokens = max_new};
+  nn::SamplingParams params{
+      .temperature = temperature, .top_k = top_k, .top_p = top_p, .max_new_tokens = max_new};
   auto stops = ParseStops(stop, **tok, config.vocab_size);
   if (!stops.ok()) return Usage(std::string(stops.status().message()));
   params.stop_tokens = *stops;
@@ -263,11 +263,10 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
     if (ids.empty()) {
       return Usage(absl::StrCat(prompts[p].where, ": the prompt encodes to no tokens"));
     }
-    if (static_cast<int64_t>(ids.size()) + max_new > config.max_positions) {
-      return Usage(absl::StrCat("--max-new-tokens: ", prompts[p].where, " has ", ids.size(),
-                                " tokens; ", ids.size(), " + ", max_new,
-                                " exceeds the model's max_positions (", config.max_positions,
-                                ")"));
+    if (max_new > config.max_positions - static_cast<int64_t>(ids.size())) {
+      return Usage(absl::StrCat(
+          "--max-new-tokens: ", prompts[p].where, " has ", ids.size(), " tokens; with ", max_new,
+          " new ones that exceeds the model's max_positions (", config.max_positions, ")"));
     }
     for (int64_t j = 0; j < num_samples; ++j) {
       const uint64_t i = requests.size();
@@ -321,14 +320,14 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   std::fflush(stdout);
   const double secs = std::chrono::duration<double>(end - start).count();
   const double decode_secs = std::chrono::duration<double>(end - prefill_end).count();
-  std::fprintf(stderr,
-               "kiln generate: %zu completions, %lld prompt tokens, %lld new tokens in %.3f s "
-               "(prefill %.3f s; decode %.1f tokens/s; overall %.1f new tokens/s; %d threads)\n",
-               results.size(), static_cast<long long>(prompt_tokens),
-               static_cast<long long>(new_tokens), secs, secs - decode_secs,
-               decode_secs > 0 ? static_cast<double>(new_tokens - prefill_tokens) / decode_secs
-                               : 0.0,
-               secs > 0 ? static_cast<double>(new_tokens) / secs : 0.0, omp_get_max_threads());
+  std::fprintf(
+      stderr,
+      "kiln generate: %zu completions, %lld prompt tokens, %lld new tokens in %.3f s "
+      "(prefill %.3f s; decode %.1f tokens/s; overall %.1f new tokens/s; %d threads)\n",
+      results.size(), static_cast<long long>(prompt_tokens), static_cast<long long>(new_tokens),
+      secs, secs - decode_secs,
+      decode_secs > 0 ? static_cast<double>(new_tokens - prefill_tokens) / decode_secs : 0.0,
+      secs > 0 ? static_cast<double>(new_tokens) / secs : 0.0, omp_get_max_threads());
   if (!out.empty()) {
     if (auto s = WriteJsonl(out, records); !s.ok()) return Fail(s);
     std::fprintf(stderr, "wrote %zu records to %s\n", records.size(), out.c_str());

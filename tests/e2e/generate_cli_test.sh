@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `kiln generate` end to end on a tiny random model: JSONL records with the documented fields,
-# same flags give the same bytes whatever --threads, a completion with its own seed is the same
-# alone and inside a larger batch, stop tokens, and one-line errors with exit 2 (flags) / 1 (files).
+# `kiln generate` end to end on a tiny random model: JSONL records with the documented fields, the
+# same bytes whatever --threads or KILN_ISA, a completion with its own seed the same alone and
+# inside a larger batch, stop tokens, and one-line errors with exit 2 (flags) / 1 (files).
 set -u
 KILN="$1"
 MAKE_MODEL="$2"
@@ -27,6 +27,10 @@ gen --prompt "hello" --prompt "a longer prompt, of other length" --num-samples 2
     --max-new-tokens 12 --temperature 1 --top-k 50 --top-p 0.95 --seed 3 --threads 1 \
     -o "$DIR/b.jsonl" || fail "generate b"
 cmp -s "$DIR/a.jsonl" "$DIR/b.jsonl" || fail "same flags, other thread count: other bytes"
+KILN_ISA=generic "$KILN" generate --model "$DIR/model" --quiet --prompt "hello" \
+    --prompt "a longer prompt, of other length" --num-samples 2 --max-new-tokens 12 \
+    --temperature 1 --top-k 50 --top-p 0.95 --seed 3 -o "$DIR/c.jsonl" 2>/dev/null || fail "generic"
+cmp -s "$DIR/a.jsonl" "$DIR/c.jsonl" || fail "same flags, KILN_ISA=generic: other bytes"
 
 # A prompt with its own seed gives the same record alone and among other prompts.
 printf '{"prompt": "the middle one", "seed": 77}\n' > "$DIR/one.jsonl"
@@ -56,6 +60,7 @@ expect_error 2 "\-\-temperature: must be >= 0" --model "$DIR/model" --prompt x -
 expect_error 2 "unknown flag '--nope'" --model "$DIR/model" --prompt x --nope 1
 expect_error 2 "max.new.tokens: expected an integer" --model "$DIR/model" --prompt x --max-new-tokens many
 expect_error 2 "exceeds the model's max_positions (128)" --model "$DIR/model" --prompt x --max-new-tokens 128
+expect_error 2 "exceeds the model's max_positions (128)" --model "$DIR/model" --prompt x --max-new-tokens 9223372036854775807
 expect_error 2 "\-\-stop: 'two tokens'" --model "$DIR/model" --prompt x --stop "two tokens"
 expect_error 2 "give --prompt" --model "$DIR/model"
 expect_error 1 "$DIR/missing" --model "$DIR/missing" --prompt x

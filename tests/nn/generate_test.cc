@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <vector>
@@ -81,7 +82,8 @@ TEST_P(GenerateTest, GreedyLogitsAreBitwiseFullRecomputationAtEveryStep) {
       ASSERT_TRUE(seen.count({i, t}));
       ASSERT_TRUE(BitEqual(seen[{i, t}], full)) << "sample " << i << " step " << t;
       const auto argmax = Argmax(FromVector(full, {c.vocab_size}), 0).item();
-      EXPECT_EQ(results[i].tokens[t], static_cast<int32_t>(argmax)) << "sample " << i << " step " << t;
+      EXPECT_EQ(results[i].tokens[t], static_cast<int32_t>(argmax))
+          << "sample " << i << " step " << t;
       EXPECT_EQ(results[i].sampling_logprobs[t], 0.0f);
       seq.push_back(results[i].tokens[t]);
     }
@@ -94,7 +96,10 @@ TEST_P(GenerateTest, SampleTokensDoNotDependOnTheBatch) {
   m.Init(4);
   // Stop tokens make the other samples drop out at different steps, so the batch also changes
   // while the sample of interest decodes.
-  SamplingParams p{.temperature = 1.0, .top_k = 20, .top_p = 0.9, .max_new_tokens = 20,
+  SamplingParams p{.temperature = 1.0,
+                   .top_k = 20,
+                   .top_p = 0.9,
+                   .max_new_tokens = 20,
                    .stop_tokens = {3, 7, 11}};
   const GenerateRequest target{Prompt(5, 100, c.vocab_size), 42};
   const GenerateResult alone = Generate(m, {target}, p)[0];
@@ -146,9 +151,9 @@ TEST_P(GenerateTest, StopTokensEndOneSampleAndOthersContinue) {
   EXPECT_EQ(stopped[0].finish_reason, "stop");
   EXPECT_EQ(stopped[0].tokens, std::vector<int32_t>(a.begin(), a.begin() + k + 1));
   EXPECT_EQ(stopped[0].logprobs.size(), k + 1);
-  EXPECT_TRUE(BitEqual(stopped[0].logprobs,
-                       std::vector<float>(free_run[0].logprobs.begin(),
-                                          free_run[0].logprobs.begin() + k + 1)));
+  EXPECT_TRUE(BitEqual(
+      stopped[0].logprobs,
+      std::vector<float>(free_run[0].logprobs.begin(), free_run[0].logprobs.begin() + k + 1)));
   ExpectSameResult(stopped[1], free_run[1], "the sample that did not stop");
 
   p.stop_tokens.clear();
@@ -171,8 +176,8 @@ TEST_P(GenerateTest, TopKOneIsGreedy) {
   std::vector<GenerateRequest> reqs = {{Prompt(6, 1, c.vocab_size), 1},
                                        {Prompt(13, 2, c.vocab_size), 2}};
   auto greedy = Generate(m, reqs, {.temperature = 0, .max_new_tokens = 10});
-  auto top1 = Generate(m, reqs, {.temperature = 1.3, .top_k = 1, .top_p = 0.5,
-                                 .max_new_tokens = 10});
+  auto top1 =
+      Generate(m, reqs, {.temperature = 1.3, .top_k = 1, .top_p = 0.5, .max_new_tokens = 10});
   for (size_t i = 0; i < reqs.size(); ++i) ExpectSameResult(top1[i], greedy[i], "top_k=1");
 }
 
@@ -194,8 +199,7 @@ TEST_P(GenerateTest, LogprobsAreBitwiseTokenLogprobs) {
       const int64_t t = static_cast<int64_t>(seq.size()) - 1;
       std::vector<int32_t> ids(seq.begin(), seq.end() - 1), targets(seq.begin() + 1, seq.end());
       const std::vector<float> lp =
-          m.TokenLogprobs({FromVector(ids, {1, t})}, FromVector(targets, {1, t}))
-              .ToVector<float>();
+          m.TokenLogprobs({FromVector(ids, {1, t})}, FromVector(targets, {1, t})).ToVector<float>();
       const std::vector<float> gen(lp.end() - static_cast<int64_t>(r.tokens.size()), lp.end());
       EXPECT_TRUE(BitEqual(r.logprobs, gen)) << "sample " << i;
       for (size_t j = 0; j < gen.size(); ++j) {
@@ -272,8 +276,9 @@ TEST(GenerateErrorsTest, BadParamsThrowClearMessages) {
   EXPECT_HAS(err({.top_k = -2}), "top_k must be >= 0");
   EXPECT_HAS(err({.max_new_tokens = -1}), "max_new_tokens must be >= 0");
   EXPECT_HAS(err({.max_new_tokens = 94}),
-             "request 0: prompt (3 tokens) + max_new_tokens (94) = 97 exceeds the model's "
+             "request 0: prompt (3 tokens) + max_new_tokens (94) exceeds the model's "
              "max_positions (96)");
+  EXPECT_HAS(err({.max_new_tokens = INT64_MAX}), "exceeds the model's max_positions (96)");
   EXPECT_HAS(err({}, {{{1, 2}, 1}, {{}, 2}}), "request 1 has an empty prompt");
   EXPECT_HAS(err({}, {{{1, 61}, 1}}), "prompt token 1 = 61 is outside the vocabulary [0, 61)");
   EXPECT_HAS(err({.stop_tokens = {-1}}), "stop token -1 is outside the vocabulary");

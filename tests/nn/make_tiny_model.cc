@@ -20,9 +20,8 @@ int main(int argc, char** argv) {
   }
   kiln::data::ByteTokenizer tok;
   const int64_t vocab = tok.vocab_size();
-  kiln::nn::GptModel model(family == "gpt2"
-                               ? kiln::nn::TinyGpt2Config(vocab, 32, 2, 4, 128)
-                               : kiln::nn::TinyLlamaConfig(vocab, 32, 2, 4, 2, 128));
+  kiln::nn::GptModel model(family == "gpt2" ? kiln::nn::TinyGpt2Config(vocab, 32, 2, 4, 128)
+                                            : kiln::nn::TinyLlamaConfig(vocab, 32, 2, 4, 2, 128));
   model.Init(1);
   if (auto s = kiln::nn::SaveModel(dir, model); !s.ok()) {
     std::fprintf(stderr, "make_tiny_model: %s\n", std::string(s.message()).c_str());
