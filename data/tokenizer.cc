@@ -1,11 +1,12 @@
 // Byte-level tokenizer and the JSON form every tokenizer is saved in:
-// {"type": "byte", "specials": ["<|bos|>", ...]}.
+// {"type": "byte", "specials": ["<|bos|>", ...]}; "bpe" / "gpt2" files are read by data/bpe.cc.
 #include "data/tokenizer.h"
 
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "data/bpe.h"
 
 namespace kiln::data {
 
@@ -78,14 +79,29 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j,
     }
     return std::unique_ptr<Tokenizer>(new ByteTokenizer(std::move(names)));
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(where, ": field 'type': unknown tokenizer type \"", *type, "\" (known: byte)"));
+  if (*type == "bpe" || *type == "gpt2") {
+    auto bpe = BpeTokenizer::FromJson(j, where);
+    if (!bpe.ok()) return bpe.status();
+    return std::unique_ptr<Tokenizer>(std::move(*bpe));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(where, ": field 'type': unknown tokenizer type \"",
+                                                 *type, "\" (known: byte, bpe, gpt2)"));
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path) {
   auto j = ReadJsonFile(path);
   if (!j.ok()) return j.status();
   return TokenizerFromJson(*j, path);
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> ResolveTokenizer(const std::string& spec) {
+  if (spec == "byte") return std::unique_ptr<Tokenizer>(new ByteTokenizer());
+  if (spec == "gpt2") {
+    auto gpt2 = LoadGpt2Tokenizer(DefaultGpt2Dir());
+    if (!gpt2.ok()) return gpt2.status();
+    return std::unique_ptr<Tokenizer>(std::move(*gpt2));
+  }
+  return LoadTokenizer(spec);
 }
 
 }  // namespace kiln::data

@@ -1,7 +1,8 @@
 // The one tokenizer interface every later part uses (training, sampling, evaluation), and the
 // byte-level tokenizer: ids 0..255 are the bytes, special tokens come after 255. Plain text never
 // turns into special tokens (Encode treats "<|eos|>" in text as bytes), so data cannot inject turn
-// markers; the chat template inserts specials by id. The LM issue adds BPE / GPT-2 behind this.
+// markers; the chat template inserts specials by id. Byte-level BPE and GPT-2's tokenizer are in
+// data/bpe.h (docs/tokenizers.md).
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,7 @@ inline constexpr const char* kEndOfTurn = "<|end|>";
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
-  virtual std::string type() const = 0;  // "byte", later "bpe", "gpt2"
+  virtual std::string type() const = 0;  // "byte", "bpe", "gpt2"
   virtual std::vector<int32_t> Encode(const std::string& text) const = 0;
   // Specials are rendered as their names; ids out of range throw kiln::Error.
   virtual std::string Decode(const std::vector<int32_t>& ids) const = 0;
@@ -66,5 +67,8 @@ class ByteTokenizer : public Tokenizer {
 absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromJson(const Json& j,
                                                              const std::string& where);
+// What a --tokenizer flag names: "byte" (ByteTokenizer()), "gpt2" (GPT-2's files from
+// DefaultGpt2Dir()), or the path of a tokenizer JSON file.
+absl::StatusOr<std::unique_ptr<Tokenizer>> ResolveTokenizer(const std::string& spec);
 
 }  // namespace kiln::data

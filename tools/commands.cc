@@ -7,6 +7,7 @@ int RunDemo(const std::vector<std::string>& args);
 int RunVersion(const std::vector<std::string>& args);
 int RunData(const std::vector<std::string>& args);
 int RunGenerate(const std::vector<std::string>& args);
+int RunTokenizer(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
@@ -14,6 +15,8 @@ const std::vector<Command>& Commands() {
       {"version", "print kiln's version and build facts", &RunVersion},
       {"data", "make task datasets, mixtures and statistics", &RunData},
       {"generate", "sample from a model folder", &RunGenerate},
+      {"tokenizer", "train a byte-level BPE; encode / decode files (byte, gpt2, saved JSON)",
+       &RunTokenizer},
   };
   return kCommands;
 }
