@@ -61,3 +61,27 @@ TEST(JsonTest, AtomicWriteLeavesNoTempFile) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// Found by fuzzing: these threw out of ParseJson (or overflowed the stack) instead of a Status.
+TEST(JsonTest, HostileInputsAreErrorsNotCrashes) {
+  auto big = ParseJson("{\"a\": 1e400}", "big.json");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(std::string(big.status().message()).find("big.json: invalid JSON"), std::string::npos)
+      << big.status();
+  auto huge_int = ParseJson("[77777777777777777E7777]", "int.json");
+  EXPECT_FALSE(huge_int.ok());
+  std::string deep(300000, '[');
+  deep += std::string(300000, ']');
+  auto d = ParseJson(deep, "deep.json");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(std::string(d.status().message()).find("nested deeper than"), std::string::npos)
+      << d.status();
+  std::string ok_depth = std::string(100, '[') + std::string(100, ']');
+  EXPECT_TRUE(ParseJson(ok_depth, "ok.json").ok());
+}
+
+}  // namespace
+}  // namespace kiln
