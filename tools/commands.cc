@@ -8,6 +8,8 @@ int RunVersion(const std::vector<std::string>& args);
 int RunData(const std::vector<std::string>& args);
 int RunGenerate(const std::vector<std::string>& args);
 int RunTokenizer(const std::vector<std::string>& args);
+int RunTrain(const std::vector<std::string>& args);
+int RunForward(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
@@ -17,6 +19,9 @@ const std::vector<Command>& Commands() {
       {"generate", "sample from a model folder", &RunGenerate},
       {"tokenizer", "train a byte-level BPE; encode / decode files (byte, gpt2, saved JSON)",
        &RunTokenizer},
+      {"train", "pretrain a GPT-2 / Llama model from a run config; resume bit for bit", &RunTrain},
+      {"forward", "a model's logits for token ids, or per-token losses of a text, as JSON",
+       &RunForward},
   };
   return kCommands;
 }

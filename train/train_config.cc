@@ -1,0 +1,380 @@
+#include "train/train_config.h"
+
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace kiln::train {
+namespace {
+
+std::string Short(const Json& v) {
+  std::string s = v.dump();
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+// Reads the fields of one section, checking types and ranges; every message is
+// "<where>: field '<section>.<name>'[ (set by --flag)]: <what>".
+class Section {
+ public:
+  Section(const Json& root, std::string name, std::string where,
+          const std::map<std::string, std::string>& flag_of)
+      : name_(std::move(name)), where_(std::move(where)), flag_of_(flag_of) {
+    if (!root.contains(name_)) return;
+    const Json& s = root.at(name_);
+    if (!s.is_object()) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat(where_, ": field '", name_, "': expected an object, got ", Short(s)));
+      return;
+    }
+    obj_ = &s;
+  }
+
+  absl::Status Bad(const std::string& field, const std::string& what) const {
+    std::string dotted = absl::StrCat(name_, ".", field);
+    std::string by;
+    if (auto it = flag_of_.find(dotted); it != flag_of_.end()) by = " (set by " + it->second + ")";
+    return absl::InvalidArgumentError(
+        absl::StrCat(where_, ": field '", dotted, "'", by, ": ", what));
+  }
+
+  // The value of `field` when present (and not yet failed).
+  const Json* Get(const std::string& field) {
+    seen_.insert(field);
+    if (!status_.ok() || obj_ == nullptr || !obj_->contains(field)) return nullptr;
+    return &obj_->at(field);
+  }
+  void Fail(absl::Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+
+  void Int(const std::string& field, int64_t* out, int64_t min, int64_t max = INT64_MAX) {
+    const Json* v = Get(field);
+    if (v == nullptr) return;
+    if (!v->is_number_integer()) return Fail(Bad(field, "expected an integer, got " + Short(*v)));
+    int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX ? INT64_MAX
+                                                                             : v->get<int64_t>();
+    if (x < min || x > max) {
+      std::string range = max == INT64_MAX ? absl::StrCat(">= ", min)
+                                           : absl::StrCat("in [", min, ", ", max, "]");
+      return Fail(Bad(field, absl::StrCat("must be ", range, ", got ", Short(*v))));
+    }
+    *out = x;
+  }
+  // min_open: x must be > min (else >= min).
+  void Double(const std::string& field, double* out, double min, bool min_open = false,
+              double max = INFINITY, bool max_open = false) {
+    const Json* v = Get(field);
+    if (v == nullptr) return;
+    if (!v->is_number()) return Fail(Bad(field, "expected a number, got " + Short(*v)));
+    double x = v->get<double>();
+    bool ok = std::isfinite(x) && (min_open ? x > min : x >= min) &&
+              (max_open ? x < max : x <= max);
+    if (!ok) {
+      std::string range = absl::StrCat(min_open ? "> " : ">= ", min);
+      if (std::isfinite(max)) absl::StrAppend(&range, " and ", max_open ? "< " : "<= ", max);
+      return Fail(Bad(field, absl::StrCat("must be ", range, ", got ", Short(*v))));
+    }
+    *out = x;
+  }
+  void Bool(const std::string& field, bool* out) {
+    const Json* v = Get(field);
+    if (v == nullptr) return;
+    if (!v->is_boolean()) return Fail(Bad(field, "expected true or false, got " + Short(*v)));
+    *out = v->get<bool>();
+  }
+  void String(const std::string& field, std::string* out,
+              const std::vector<std::string>& allowed = {}) {
+    const Json* v = Get(field);
+    if (v == nullptr) return;
+    if (!v->is_string()) return Fail(Bad(field, "expected a string, got " + Short(*v)));
+    std::string s = v->get<std::string>();
+    if (s.empty()) return Fail(Bad(field, "must not be empty"));
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+      return Fail(Bad(field, absl::StrCat("expected one of ", absl::StrJoin(allowed, ", "),
+                                          ", got ", Short(*v))));
+    }
+    *out = s;
+  }
+  // A list of strings; a single string is a list of one.
+  void Strings(const std::string& field, std::vector<std::string>* out) {
+    const Json* v = Get(field);
+    if (v == nullptr) return;
+    std::vector<std::string> list;
+    if (v->is_string()) {
+      list.push_back(v->get<std::string>());
+    } else if (v->is_array()) {
+      for (const Json& e : *v) {
+        if (!e.is_string()) {
+          return Fail(Bad(field, "expected a list of file names, got an element " + Short(e)));
+        }
+        list.push_back(e.get<std::string>());
+      }
+    } else {
+      return Fail(Bad(field, "expected a file name or a list of them, got " + Short(*v)));
+    }
+    for (const auto& s : list) {
+      if (s.empty()) return Fail(Bad(field, "an empty file name"));
+    }
+    *out = list;
+  }
+
+  // Unknown fields are errors; returns the first error of this section.
+  absl::Status Finish() {
+    if (status_.ok() && obj_ != nullptr) {
+      for (const auto& [k, v] : obj_->items()) {
+        if (!seen_.count(k)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              where_, ": unknown field '", name_, ".", k, "' (known: ",
+              absl::StrJoin(std::vector<std::string>(seen_.begin(), seen_.end()), ", "), ")"));
+        }
+      }
+    }
+    return status_;
+  }
+
+ private:
+  std::string name_, where_;
+  const std::map<std::string, std::string>& flag_of_;
+  const Json* obj_ = nullptr;
+  std::set<std::string> seen_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+Json TrainConfig::ToJson() const {
+  Json j;
+  j["model"] = model;
+  j["data"] = {{"text", data.text},
+               {"tokens", data.tokens},
+               {"tokenizer", data.tokenizer},
+               {"seq_len", data.seq_len},
+               {"batch_size", data.batch_size},
+               {"grad_accum", data.grad_accum},
+               {"shuffle", data.shuffle},
+               {"seed", data.seed},
+               {"val_batches", data.val_batches}};
+  j["optim"] = {{"name", optim.name},
+                {"lr", optim.lr},
+                {"betas", {optim.beta1, optim.beta2}},
+                {"eps", optim.eps},
+                {"weight_decay", optim.weight_decay},
+                {"momentum", optim.momentum},
+                {"decay_embeddings", optim.decay_embeddings},
+                {"schedule", optim.schedule},
+                {"warmup_steps", optim.warmup_steps},
+                {"warmup_ratio", optim.warmup_ratio},
+                {"min_lr", optim.min_lr},
+                {"min_ratio", optim.min_ratio},
+                {"clip", optim.clip}};
+  j["run"] = {{"steps", run.steps},
+              {"stop_after", run.stop_after},
+              {"eval_every", run.eval_every},
+              {"save_every", run.save_every},
+              {"log_every", run.log_every},
+              {"out_dir", run.out_dir},
+              {"threads", run.threads},
+              {"seed", run.seed},
+              {"log_internals", run.log_internals}};
+  return j;
+}
+
+absl::StatusOr<TrainConfig> TrainConfig::FromJson(
+    const Json& j, const std::string& where, const std::map<std::string, std::string>& flag_of) {
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": expected a JSON object, got ",
+                                                   Short(j)));
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (k != "model" && k != "data" && k != "optim" && k != "run") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": unknown field '", k, "' (known: model, data, optim, run)"));
+    }
+  }
+  TrainConfig c;
+  if (j.contains("model")) {
+    const Json& m = j.at("model");
+    if (!(m.is_object() || (m.is_string() && !m.get<std::string>().empty()))) {
+      std::string by;
+      if (auto it = flag_of.find("model"); it != flag_of.end()) by = " (set by " + it->second + ")";
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": field 'model'", by,
+          ": expected a preset name, a config.json path or a config object, got ", Short(m)));
+    }
+    c.model = m;
+  }
+
+  Section d(j, "data", where, flag_of);
+  d.Strings("text", &c.data.text);
+  d.Strings("tokens", &c.data.tokens);
+  d.String("tokenizer", &c.data.tokenizer);
+  d.Int("seq_len", &c.data.seq_len, 1, 1 << 20);
+  d.Int("batch_size", &c.data.batch_size, 1, 1 << 20);
+  d.Int("grad_accum", &c.data.grad_accum, 1, 1 << 20);
+  d.Bool("shuffle", &c.data.shuffle);
+  d.Int("seed", &c.data.seed, 0);
+  d.Int("val_batches", &c.data.val_batches, 0, 1 << 20);
+  if (auto s = d.Finish(); !s.ok()) return s;
+  if (c.data.text.empty() == c.data.tokens.empty()) {
+    return d.Bad("text", c.data.text.empty()
+                             ? "no training data: give text files (data.text, --data) or token "
+                               "files (data.tokens, --tokens)"
+                             : "give text files or token files, not both");
+  }
+
+  Section o(j, "optim", where, flag_of);
+  o.String("name", &c.optim.name, {"adamw", "sgd"});
+  o.Double("lr", &c.optim.lr, 0, /*min_open=*/true);
+  if (const Json* b = o.Get("betas")) {
+    if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number() || !(*b)[1].is_number()) {
+      return o.Bad("betas", "expected two numbers [beta1, beta2], got " + Short(*b));
+    }
+    c.optim.beta1 = (*b)[0].get<double>();
+    c.optim.beta2 = (*b)[1].get<double>();
+    for (double beta : {c.optim.beta1, c.optim.beta2}) {
+      if (!(beta >= 0 && beta < 1)) {
+        return o.Bad("betas", "each beta must be in [0, 1), got " + Short(*b));
+      }
+    }
+  }
+  o.Double("eps", &c.optim.eps, 0, /*min_open=*/true);
+  o.Double("weight_decay", &c.optim.weight_decay, 0);
+  o.Double("momentum", &c.optim.momentum, 0, false, 1, /*max_open=*/true);
+  o.Bool("decay_embeddings", &c.optim.decay_embeddings);
+  o.String("schedule", &c.optim.schedule, {"constant", "linear", "cosine"});
+  o.Int("warmup_steps", &c.optim.warmup_steps, 0);
+  o.Double("warmup_ratio", &c.optim.warmup_ratio, 0, false, 1);
+  o.Double("min_lr", &c.optim.min_lr, 0);
+  o.Double("min_ratio", &c.optim.min_ratio, 0, false, 1);
+  o.Double("clip", &c.optim.clip, 0);
+  if (auto s = o.Finish(); !s.ok()) return s;
+  if (c.optim.name == "adamw" && c.optim.momentum != 0) {
+    return o.Bad("momentum", "is an sgd setting; adamw uses betas");
+  }
+  if (c.optim.warmup_steps > 0 && c.optim.warmup_ratio > 0) {
+    return o.Bad("warmup_ratio", "set warmup_steps or warmup_ratio, not both");
+  }
+  if (c.optim.min_lr > 0 && c.optim.min_ratio > 0) {
+    return o.Bad("min_ratio", "set min_lr or min_ratio, not both");
+  }
+  if (c.optim.min_lr > c.optim.lr) {
+    return o.Bad("min_lr", absl::StrCat("must be <= lr ", c.optim.lr, ", got ", c.optim.min_lr));
+  }
+
+  Section r(j, "run", where, flag_of);
+  r.Int("steps", &c.run.steps, 1);
+  r.Int("stop_after", &c.run.stop_after, 0);
+  r.Int("eval_every", &c.run.eval_every, 0);
+  r.Int("save_every", &c.run.save_every, 0);
+  r.Int("log_every", &c.run.log_every, 1);
+  r.String("out_dir", &c.run.out_dir);
+  r.Int("threads", &c.run.threads, 0, 1024);
+  r.Int("seed", &c.run.seed, 0);
+  r.Bool("log_internals", &c.run.log_internals);
+  if (auto s = r.Finish(); !s.ok()) return s;
+  if (c.optim.warmup_steps > c.run.steps) {
+    return o.Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
+                                              c.optim.warmup_steps));
+  }
+  return c;
+}
+
+absl::StatusOr<Json> ReadTrainConfigJson(const std::string& path) { return ReadJsonFile(path); }
+
+void SetField(Json& config, const std::string& dotted, Json value) {
+  size_t dot = dotted.find('.');
+  if (dot == std::string::npos) {
+    config[dotted] = std::move(value);
+    return;
+  }
+  Json& section = config[dotted.substr(0, dot)];
+  if (!section.is_object()) section = Json::object();
+  section[dotted.substr(dot + 1)] = std::move(value);
+}
+
+absl::StatusOr<std::unique_ptr<data::Tokenizer>> ResolveTokenizerSpec(const std::string& spec) {
+  return data::ResolveTokenizer(spec);
+}
+
+std::vector<std::string> ModelPresets() { return {"gpt2-tiny", "llama-tiny"}; }
+
+absl::StatusOr<nn::GptConfig> ResolveModelConfig(const Json& model, int64_t vocab_size,
+                                                 int64_t seq_len, const std::string& where) {
+  Json hf;
+  std::string from = where + ": model";
+  if (model.is_string()) {
+    const std::string name = model.get<std::string>();
+    if (name == "gpt2-tiny") {
+      hf = nn::TinyGpt2Config(vocab_size, 64, 2, 4, seq_len).ToJson();
+    } else if (name == "llama-tiny") {
+      hf = nn::TinyLlamaConfig(vocab_size, 64, 2, 4, 2, seq_len).ToJson();
+    } else if (name.find('/') != std::string::npos || name.find(".json") != std::string::npos) {
+      auto j = ReadJsonFile(name);
+      if (!j.ok()) return j.status();
+      hf = *j;
+      from = name;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": field 'model': unknown preset '", name, "' (known: ",
+                       absl::StrJoin(ModelPresets(), ", "), "; or a path to a config.json)"));
+    }
+  } else {
+    hf = model;
+  }
+  if (hf.is_object()) {
+    if (!hf.contains("vocab_size")) hf["vocab_size"] = vocab_size;
+    const bool llama = hf.contains("model_type") && hf["model_type"] == "llama";
+    const char* pos = llama ? "max_position_embeddings" : "n_positions";
+    if (!hf.contains(pos)) hf[pos] = seq_len;
+  }
+  auto c = nn::GptConfig::FromJson(hf, from);
+  if (!c.ok()) return c.status();
+  if (c->vocab_size < vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(from, ": field 'vocab_size': ", c->vocab_size,
+                     " is smaller than the tokenizer's vocabulary (", vocab_size, ")"));
+  }
+  if (c->max_positions < seq_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        from, ": field '", c->is_gpt2() ? "n_positions" : "max_position_embeddings", "': ",
+        c->max_positions, " positions cannot hold data.seq_len ", seq_len));
+  }
+  return *c;
+}
+
+Json RunIdentity(const Json& config_json) {
+  Json j = config_json;
+  if (j.contains("run") && j["run"].is_object()) {
+    for (const char* k :
+         {"stop_after", "eval_every", "save_every", "log_every", "out_dir", "threads",
+          "log_internals"}) {
+      j["run"].erase(k);
+    }
+  }
+  return j;
+}
+
+std::string FirstDifference(const Json& a, const Json& b, const std::string& path) {
+  auto label = [&] { return path.empty() ? std::string("(whole config)") : path; };
+  if (a.is_object() && b.is_object()) {
+    std::set<std::string> keys;
+    for (const auto& [k, v] : a.items()) keys.insert(k);
+    for (const auto& [k, v] : b.items()) keys.insert(k);
+    for (const auto& k : keys) {
+      std::string sub = path.empty() ? k : path + "." + k;
+      if (!a.contains(k) || !b.contains(k)) {
+        return absl::StrCat("'", sub, "' is ", a.contains(k) ? Short(a.at(k)) : "absent", " vs ",
+                            b.contains(k) ? Short(b.at(k)) : "absent");
+      }
+      std::string d = FirstDifference(a.at(k), b.at(k), sub);
+      if (!d.empty()) return d;
+    }
+    return "";
+  }
+  if (a == b) return "";
+  return absl::StrCat("'", label(), "' is ", Short(a), " vs ", Short(b));
+}
+
+}  // namespace kiln::train
