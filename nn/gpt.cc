@@ -1,5 +1,6 @@
 #include "nn/gpt.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/match.h"
@@ -91,8 +92,16 @@ void GptModel::Init(uint64_t seed) {
     Tensor p = named[i].second;
     if (p.dim() != 2) continue;  // biases stay 0, norm weights 1 (set at construction)
     const double s = IsResidualProjection(name) ? resid_std : std;
-    Tensor r = Randn(p.shape(), seed, static_cast<uint64_t>(i) << 40, DType::kF64);
-    p.CopyFrom_(ops::MulScalar(r, s));
+    // Drawn in f64 and rounded once, in row blocks of at most ~1M elements so initializing a
+    // large embedding never holds a full f64 copy (element e of the parameter always uses counter
+    // (i << 40) + e, so the blocking changes no bits).
+    const int64_t rows = p.size(0), cols = p.size(1);
+    const int64_t block = std::max<int64_t>(1, (int64_t{1} << 20) / std::max<int64_t>(cols, 1));
+    for (int64_t r0 = 0; r0 < rows; r0 += block) {
+      const int64_t n = std::min(block, rows - r0);
+      Tensor r = Randn({n, cols}, seed, (static_cast<uint64_t>(i) << 40) + r0 * cols, DType::kF64);
+      Narrow(p, 0, r0, n).CopyFrom_(ops::MulScalar(r, s));
+    }
   }
 }
 

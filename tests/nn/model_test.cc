@@ -162,6 +162,24 @@ TEST_P(GptTest, TokenLogprobsMatchLogSoftmax) {
   }
 }
 
+// Init draws parameter i's element e from Philox(seed, (i << 40) + e) in f64, scaled and rounded
+// once; large parameters are drawn in row blocks, which must not change a bit.
+TEST(GptInit, BlockedDrawsEqualOneDraw) {
+  GptConfig c = TinyGpt2Config(/*vocab=*/4500, /*n_embd=*/256, /*n_layer=*/1, /*n_head=*/4, 16);
+  GptModel m(c);
+  m.Init(11);
+  auto named = m.NamedParameters();
+  ASSERT_EQ(named[0].first, "wte.weight");
+  ASSERT_GT(named[0].second.numel(), 1 << 20);
+  Tensor expect = ops::Cast(ops::MulScalar(Randn({4500, 256}, 11, 0, DType::kF64), 0.02),
+                            DType::kF32);
+  EXPECT_TRUE(BitEqual(named[0].second, expect));
+  ASSERT_EQ(named[1].first, "wpe.weight");
+  Tensor wpe = ops::Cast(ops::MulScalar(Randn({16, 256}, 11, uint64_t{1} << 40, DType::kF64), 0.02),
+                         DType::kF32);
+  EXPECT_TRUE(BitEqual(named[1].second, wpe));
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, GptTest, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "Gpt2" : "Llama"; });
 
