@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "base/file.h"
 #include "io/safetensors.h"
 
 namespace kiln::io {
@@ -87,7 +88,8 @@ absl::Status RemoveStaleTemps(const std::string& dir) {
 
 absl::Status WriteAll(const std::string& tmp, const std::map<std::string, Tensor>& weights,
                       const Json& config, const std::map<std::string, Tensor>& extra_state,
-                      const Json& trainer_state) {
+                      const Json& trainer_state,
+                      const std::map<std::string, std::string>& extra_files) {
   // "format": "pt" is what transformers checks in a model.safetensors' metadata.
   absl::Status s = WriteSafetensors(tmp + "/" + kModelFile, weights, {{"format", "pt"}});
   if (s.ok()) s = WriteJsonFile(tmp + "/" + kConfigFile, config);
@@ -97,6 +99,10 @@ absl::Status WriteAll(const std::string& tmp, const std::map<std::string, Tensor
   if (s.ok() && !trainer_state.is_null()) {
     s = WriteJsonFile(tmp + "/" + kTrainerStateFile, trainer_state);
   }
+  for (const auto& [name, contents] : extra_files) {
+    if (!s.ok()) break;
+    s = WriteFileAtomic(tmp + "/" + name, contents);
+  }
   if (s.ok()) s = FsyncDir(tmp);
   return s;
 }
@@ -105,8 +111,17 @@ absl::Status WriteAll(const std::string& tmp, const std::map<std::string, Tensor
 
 absl::Status SaveCheckpoint(const std::string& dir_in, const std::map<std::string, Tensor>& weights,
                             const Json& config, const std::map<std::string, Tensor>& extra_state,
-                            const Json& trainer_state) {
+                            const Json& trainer_state,
+                            const std::map<std::string, std::string>& extra_files) {
   const std::string dir = Normalize(dir_in);
+  for (const auto& [name, contents] : extra_files) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name == kModelFile || name == kConfigFile || name == kOptimizerFile ||
+        name == kTrainerStateFile) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SaveCheckpoint: bad extra file name '", name, "'"));
+    }
+  }
   if (dir.empty() || dir == "/" || dir == "." || dir == "..") {
     return absl::InvalidArgumentError(absl::StrCat("SaveCheckpoint: bad folder name '", dir, "'"));
   }
@@ -120,7 +135,7 @@ absl::Status SaveCheckpoint(const std::string& dir_in, const std::map<std::strin
   if (absl::Status s = RemoveStaleTemps(dir); !s.ok()) return s;
   if (!fs::create_directory(tmp, ec)) return FsError(tmp, "cannot create folder", ec);
 
-  if (absl::Status s = WriteAll(tmp, weights, config, extra_state, trainer_state); !s.ok()) {
+  if (absl::Status s = WriteAll(tmp, weights, config, extra_state, trainer_state, extra_files); !s.ok()) {
     fs::remove_all(tmp, ec);
     return s;
   }

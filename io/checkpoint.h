@@ -24,13 +24,16 @@ struct Checkpoint {
 
 // Writes everything into "<dir>.tmp.<pid>", then moves it into place at `dir` (the old `dir`, if
 // any, is renamed to "<dir>.old" first and deleted after). optimizer.safetensors is written when
-// `extra_state` is non-empty, trainer_state.json when `trainer_state` is not null. Leftover
+// `extra_state` is non-empty, trainer_state.json when `trainer_state` is not null. `extra_files`
+// (file name -> contents, e.g. a tokenizer) go into the same folder, so they are part of the same
+// atomic swap; a name with a '/' or one of the files above is an error. Leftover
 // "<dir>.tmp.<pid>" folders of processes that no longer run are removed. Not safe against two
 // processes saving to the same `dir` at once.
 absl::Status SaveCheckpoint(const std::string& dir, const std::map<std::string, Tensor>& weights,
                             const Json& config,
                             const std::map<std::string, Tensor>& extra_state = {},
-                            const Json& trainer_state = Json());
+                            const Json& trainer_state = Json(),
+                            const std::map<std::string, std::string>& extra_files = {});
 
 // Loads `dir`; when `dir` is missing but "<dir>.old" exists (a save was killed between its two
 // renames), loads that. model.safetensors and config.json are required.

@@ -301,11 +301,10 @@ absl::Status Trainer::Save(const std::string& dir) const {
              {"tokenizer", tokenizer_->ToJson()},
              {"metrics", metrics_}};
   if (val_) state["loaders"]["val"] = val_->CursorJson();
-  absl::Status s =
-      io::SaveCheckpoint(dir, nn::ToHfLayout(model_config_, model_->StateDict()),
-                         model_config_.ToJson(), optimizer_->StateTensors(), state);
-  if (!s.ok()) return s;
-  return tokenizer_->Save(dir + "/kiln_tokenizer.json");
+  // The tokenizer goes into the same atomic folder swap as the weights.
+  return io::SaveCheckpoint(dir, nn::ToHfLayout(model_config_, model_->StateDict()),
+                            model_config_.ToJson(), optimizer_->StateTensors(), state,
+                            {{"kiln_tokenizer.json", tokenizer_->ToJson().dump(2) + "\n"}});
 }
 
 Json Trainer::TrainRecord(const StepResult& r, double tokens_per_s, double elapsed_s) const {

@@ -82,6 +82,22 @@ TEST(Checkpoint, WeightsOnlyAndOverwrite) {
   EXPECT_TRUE(ckpt->trainer_state.is_null());
 }
 
+TEST(Checkpoint, ExtraFilesJoinTheSameSwap) {
+  std::string dir = FreshDir("extra") + "/ckpt";
+  ASSERT_TRUE(SaveCheckpoint(dir, Weights(1), {{"v", 1}}, {}, Json(),
+                             {{"kiln_tokenizer.json", "{\"type\": \"byte\"}\n"}})
+                  .ok());
+  std::ifstream in(dir + "/kiln_tokenizer.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "{\"type\": \"byte\"}\n");
+  for (const char* bad : {"a/b.json", "", "..", "config.json", "model.safetensors"}) {
+    absl::Status s = SaveCheckpoint(dir, Weights(2), {{"v", 2}}, {}, Json(), {{bad, "x"}});
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_CONTAINS(s.message(), "bad extra file name");
+  }
+  EXPECT_EQ(LoadCheckpoint(dir)->config["v"], 1);  // the refused saves changed nothing
+}
+
 TEST(Checkpoint, LeftoverTempFoldersAreIgnoredThenCleaned) {
   std::string root = FreshDir("tmp_leftover");
   std::string dir = root + "/ckpt";
