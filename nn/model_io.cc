@@ -46,6 +46,7 @@ absl::StatusOr<std::map<std::string, Tensor>> FromHfLayout(const GptConfig& conf
                                                            std::map<std::string, Tensor> tensors,
                                                            const std::string& where) {
   std::map<std::string, Tensor> out;
+  Tensor tied_head;  // an lm_head.weight in a tied model's file: must equal the embedding
   for (auto& [raw_name, t] : tensors) {
     std::string name = raw_name;
     if (config.is_gpt2()) {
@@ -55,7 +56,10 @@ absl::StatusOr<std::map<std::string, Tensor>> FromHfLayout(const GptConfig& conf
         if (t.dim() == 4 || t.dim() == 0) continue;
       }
     }
-    if (config.tie_word_embeddings && name == "lm_head.weight") continue;
+    if (config.tie_word_embeddings && name == "lm_head.weight") {
+      tied_head = t;
+      continue;
+    }
     if (IsConv1D(config, name)) {
       // Checked here, in the file's (in, out) layout, so the error shows the shapes as stored.
       const Shape want = Conv1DShape(config, name);
@@ -71,6 +75,17 @@ absl::StatusOr<std::map<std::string, Tensor>> FromHfLayout(const GptConfig& conf
           absl::StrCat(where, ": tensor '", name, "' appears twice (with and without prefix)"));
     }
     out[name] = t;
+  }
+  if (tied_head.defined()) {
+    const std::string emb = config.is_gpt2() ? "wte.weight" : "model.embed_tokens.weight";
+    auto it = out.find(emb);
+    const bool same = it != out.end() && it->second.shape() == tied_head.shape() &&
+                      it->second.ToVector<double>() == tied_head.ToVector<double>();
+    if (!same) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": tensor 'lm_head.weight' differs from '", emb,
+          "' but config.json says tie_word_embeddings: true (the head would be silently replaced)"));
+    }
   }
   return out;
 }

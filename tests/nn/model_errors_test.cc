@@ -157,6 +157,20 @@ TEST(ModelErrors, UnexpectedTensor) {
   EXPECT_HAS(msg, "unexpected tensor 'h.0.attn.rotary.inv_freq'");
 }
 
+TEST(ModelErrors, TiedHeadThatDiffersFromTheEmbedding) {
+  // A tied model's file may carry lm_head.weight (transformers sometimes writes it); it must be
+  // the embedding, else loading would silently replace the head.
+  auto load = LoadModel(Folder("tied_same", true, nullptr, [](Tensors& t) {
+    t["lm_head.weight"] = t.at("wte.weight");
+  }));
+  EXPECT_TRUE(load.ok()) << load.status();
+  std::string msg = LoadError(Folder("tied_differs", true, nullptr, [](Tensors& t) {
+    t["lm_head.weight"] = Zeros(t.at("wte.weight").shape());
+  }));
+  EXPECT_HAS(msg, "model.safetensors");
+  EXPECT_HAS(msg, "'lm_head.weight' differs from 'wte.weight'");
+}
+
 TEST(ModelErrors, TensorWithAndWithoutPrefix) {
   std::string msg = LoadError(Folder("twice", true, nullptr, [](Tensors& t) {
     t["transformer.wte.weight"] = t.at("wte.weight");
