@@ -13,13 +13,6 @@
 namespace kiln::tools {
 namespace {
 
-// "-o x" is the one short flag; FlagSet knows long flags only.
-std::vector<std::string> ExpandShort(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const auto& a : args) out.push_back(a == "-o" ? "--out" : a);
-  return out;
-}
-
 // Writes <out>.stats.json and <out>.lengths.svg and prints a one-line summary.
 absl::Status WriteStats(const std::string& path, const std::vector<data::Record>& records,
                         const std::string& stats_json, const std::string& svg) {

@@ -24,17 +24,6 @@
 namespace kiln::tools {
 namespace {
 
-std::vector<std::string> ExpandShort(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const auto& a : args) out.push_back(a == "-o" ? "--out" : a);
-  return out;
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 absl::Status Emit(const std::string& out, const std::string& text) {
   if (out.empty() || out == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);

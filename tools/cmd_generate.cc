@@ -24,11 +24,6 @@
 namespace kiln::tools {
 namespace {
 
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 // FlagSet keeps one value per flag, but --prompt may repeat: its values are taken out first.
 // "-o x" is the one short flag.
 absl::StatusOr<std::vector<std::string>> TakePrompts(const std::vector<std::string>& args,

@@ -12,13 +12,6 @@
 namespace kiln::tools {
 namespace {
 
-// "-o x" is the one short flag; FlagSet knows long flags only.
-std::vector<std::string> ExpandShort(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const auto& a : args) out.push_back(a == "-o" ? "--out" : a);
-  return out;
-}
-
 // The one positional input file.
 absl::StatusOr<std::string> OneInput(const FlagSet& flags) {
   if (flags.positional().size() != 1) {

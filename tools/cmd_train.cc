@@ -17,17 +17,6 @@
 namespace kiln::tools {
 namespace {
 
-std::vector<std::string> ExpandShort(const std::vector<std::string>& args) {
-  std::vector<std::string> out;
-  for (const auto& a : args) out.push_back(a == "-o" ? "--out" : a);
-  return out;
-}
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
-  return kExitUsage;
-}
-
 std::vector<std::string> SplitList(const std::string& s) {
   std::vector<std::string> out;
   for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipEmpty())) {

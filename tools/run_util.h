@@ -24,6 +24,19 @@ inline int ParseOrExit(FlagSet& flags, const std::vector<std::string>& args) {
   return -1;
 }
 
+// "-o x" is the one short flag; FlagSet knows long flags only.
+inline std::vector<std::string> ExpandShort(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (const auto& a : args) out.push_back(a == "-o" ? "--out" : a);
+  return out;
+}
+
+// Prints a usage error as one line and returns the usage exit code.
+inline int Usage(const std::string& message) {
+  std::fprintf(stderr, "kiln: error: %s\n", message.c_str());
+  return kExitUsage;
+}
+
 // Prints a failed status as one line and returns the error exit code.
 inline int Fail(const absl::Status& s) {
   std::fprintf(stderr, "kiln: error: %s\n", std::string(s.message()).c_str());
