@@ -9,6 +9,7 @@ int RunData(const std::vector<std::string>& args);
 int RunGenerate(const std::vector<std::string>& args);
 int RunTokenizer(const std::vector<std::string>& args);
 int RunTrain(const std::vector<std::string>& args);
+int RunSft(const std::vector<std::string>& args);
 int RunForward(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
@@ -20,6 +21,8 @@ const std::vector<Command>& Commands() {
       {"tokenizer", "train a byte-level BPE; encode / decode files (byte, gpt2, saved JSON)",
        &RunTokenizer},
       {"train", "pretrain a GPT-2 / Llama model from a run config; resume bit for bit", &RunTrain},
+      {"sft", "fine-tune a model folder on a chat JSONL (response-only loss, log-spaced checkpoints)",
+       &RunSft},
       {"forward", "a model's logits for token ids, or per-token losses of a text, as JSON",
        &RunForward},
   };

@@ -5,144 +5,70 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "train/config_section.h"
 
 namespace kiln::train {
-namespace {
 
-std::string Short(const Json& v) {
-  std::string s = v.dump();
-  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+Json OptimToJson(const OptimConfig& optim) {
+  return Json{{"name", optim.name},
+              {"lr", optim.lr},
+              {"betas", {optim.beta1, optim.beta2}},
+              {"eps", optim.eps},
+              {"weight_decay", optim.weight_decay},
+              {"momentum", optim.momentum},
+              {"decay_embeddings", optim.decay_embeddings},
+              {"schedule", optim.schedule},
+              {"warmup_steps", optim.warmup_steps},
+              {"warmup_ratio", optim.warmup_ratio},
+              {"min_lr", optim.min_lr},
+              {"min_ratio", optim.min_ratio},
+              {"clip", optim.clip}};
 }
 
-// Reads the fields of one section, checking types and ranges; every message is
-// "<where>: field '<section>.<name>'[ (set by --flag)]: <what>".
-class Section {
- public:
-  Section(const Json& root, std::string name, std::string where,
-          const std::map<std::string, std::string>& flag_of)
-      : name_(std::move(name)), where_(std::move(where)), flag_of_(flag_of) {
-    if (!root.contains(name_)) return;
-    const Json& s = root.at(name_);
-    if (!s.is_object()) {
-      status_ = absl::InvalidArgumentError(
-          absl::StrCat(where_, ": field '", name_, "': expected an object, got ", Short(s)));
-      return;
+absl::Status ReadOptimSection(const Json& j, const std::string& where,
+                              const std::map<std::string, std::string>& flag_of,
+                              OptimConfig* out) {
+  OptimConfig& opt = *out;
+  Section o(j, "optim", where, flag_of);
+  o.String("name", &opt.name, {"adamw", "sgd"});
+  o.Double("lr", &opt.lr, 0, /*min_open=*/true);
+  if (const Json* b = o.Get("betas")) {
+    if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number() || !(*b)[1].is_number()) {
+      return o.Bad("betas", "expected two numbers [beta1, beta2], got " + Short(*b));
     }
-    obj_ = &s;
-  }
-
-  absl::Status Bad(const std::string& field, const std::string& what) const {
-    std::string dotted = absl::StrCat(name_, ".", field);
-    std::string by;
-    if (auto it = flag_of_.find(dotted); it != flag_of_.end()) by = " (set by " + it->second + ")";
-    return absl::InvalidArgumentError(
-        absl::StrCat(where_, ": field '", dotted, "'", by, ": ", what));
-  }
-
-  // The value of `field` when present (and not yet failed).
-  const Json* Get(const std::string& field) {
-    seen_.insert(field);
-    if (!status_.ok() || obj_ == nullptr || !obj_->contains(field)) return nullptr;
-    return &obj_->at(field);
-  }
-  void Fail(absl::Status s) {
-    if (status_.ok()) status_ = std::move(s);
-  }
-
-  void Int(const std::string& field, int64_t* out, int64_t min, int64_t max = INT64_MAX) {
-    const Json* v = Get(field);
-    if (v == nullptr) return;
-    if (!v->is_number_integer()) return Fail(Bad(field, "expected an integer, got " + Short(*v)));
-    int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX ? INT64_MAX
-                                                                             : v->get<int64_t>();
-    if (x < min || x > max) {
-      std::string range = max == INT64_MAX ? absl::StrCat(">= ", min)
-                                           : absl::StrCat("in [", min, ", ", max, "]");
-      return Fail(Bad(field, absl::StrCat("must be ", range, ", got ", Short(*v))));
-    }
-    *out = x;
-  }
-  // min_open: x must be > min (else >= min).
-  void Double(const std::string& field, double* out, double min, bool min_open = false,
-              double max = INFINITY, bool max_open = false) {
-    const Json* v = Get(field);
-    if (v == nullptr) return;
-    if (!v->is_number()) return Fail(Bad(field, "expected a number, got " + Short(*v)));
-    double x = v->get<double>();
-    bool ok = std::isfinite(x) && (min_open ? x > min : x >= min) &&
-              (max_open ? x < max : x <= max);
-    if (!ok) {
-      std::string range = absl::StrCat(min_open ? "> " : ">= ", min);
-      if (std::isfinite(max)) absl::StrAppend(&range, " and ", max_open ? "< " : "<= ", max);
-      return Fail(Bad(field, absl::StrCat("must be ", range, ", got ", Short(*v))));
-    }
-    *out = x;
-  }
-  void Bool(const std::string& field, bool* out) {
-    const Json* v = Get(field);
-    if (v == nullptr) return;
-    if (!v->is_boolean()) return Fail(Bad(field, "expected true or false, got " + Short(*v)));
-    *out = v->get<bool>();
-  }
-  void String(const std::string& field, std::string* out,
-              const std::vector<std::string>& allowed = {}) {
-    const Json* v = Get(field);
-    if (v == nullptr) return;
-    if (!v->is_string()) return Fail(Bad(field, "expected a string, got " + Short(*v)));
-    std::string s = v->get<std::string>();
-    if (s.empty()) return Fail(Bad(field, "must not be empty"));
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
-      return Fail(Bad(field, absl::StrCat("expected one of ", absl::StrJoin(allowed, ", "),
-                                          ", got ", Short(*v))));
-    }
-    *out = s;
-  }
-  // A list of strings; a single string is a list of one.
-  void Strings(const std::string& field, std::vector<std::string>* out) {
-    const Json* v = Get(field);
-    if (v == nullptr) return;
-    std::vector<std::string> list;
-    if (v->is_string()) {
-      list.push_back(v->get<std::string>());
-    } else if (v->is_array()) {
-      for (const Json& e : *v) {
-        if (!e.is_string()) {
-          return Fail(Bad(field, "expected a list of file names, got an element " + Short(e)));
-        }
-        list.push_back(e.get<std::string>());
-      }
-    } else {
-      return Fail(Bad(field, "expected a file name or a list of them, got " + Short(*v)));
-    }
-    for (const auto& s : list) {
-      if (s.empty()) return Fail(Bad(field, "an empty file name"));
-    }
-    *out = list;
-  }
-
-  // Unknown fields are errors; returns the first error of this section.
-  absl::Status Finish() {
-    if (status_.ok() && obj_ != nullptr) {
-      for (const auto& [k, v] : obj_->items()) {
-        if (!seen_.count(k)) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              where_, ": unknown field '", name_, ".", k, "' (known: ",
-              absl::StrJoin(std::vector<std::string>(seen_.begin(), seen_.end()), ", "), ")"));
-        }
+    opt.beta1 = (*b)[0].get<double>();
+    opt.beta2 = (*b)[1].get<double>();
+    for (double beta : {opt.beta1, opt.beta2}) {
+      if (!(beta >= 0 && beta < 1)) {
+        return o.Bad("betas", "each beta must be in [0, 1), got " + Short(*b));
       }
     }
-    return status_;
   }
-
- private:
-  std::string name_, where_;
-  const std::map<std::string, std::string>& flag_of_;
-  const Json* obj_ = nullptr;
-  std::set<std::string> seen_;
-  absl::Status status_;
-};
-
-}  // namespace
+  o.Double("eps", &opt.eps, 0, /*min_open=*/true);
+  o.Double("weight_decay", &opt.weight_decay, 0);
+  o.Double("momentum", &opt.momentum, 0, false, 1, /*max_open=*/true);
+  o.Bool("decay_embeddings", &opt.decay_embeddings);
+  o.String("schedule", &opt.schedule, {"constant", "linear", "cosine"});
+  o.Int("warmup_steps", &opt.warmup_steps, 0);
+  o.Double("warmup_ratio", &opt.warmup_ratio, 0, false, 1);
+  o.Double("min_lr", &opt.min_lr, 0);
+  o.Double("min_ratio", &opt.min_ratio, 0, false, 1);
+  o.Double("clip", &opt.clip, 0);
+  if (auto s = o.Finish(); !s.ok()) return s;
+  if (opt.name == "adamw" && opt.momentum != 0) {
+    return o.Bad("momentum", "is an sgd setting; adamw uses betas");
+  }
+  if (opt.warmup_steps > 0 && opt.warmup_ratio > 0) {
+    return o.Bad("warmup_ratio", "set warmup_steps or warmup_ratio, not both");
+  }
+  if (opt.min_lr > 0 && opt.min_ratio > 0) {
+    return o.Bad("min_ratio", "set min_lr or min_ratio, not both");
+  }
+  if (opt.min_lr > opt.lr) {
+    return o.Bad("min_lr", absl::StrCat("must be <= lr ", opt.lr, ", got ", opt.min_lr));
+  }
+  return absl::OkStatus();
+}
 
 Json TrainConfig::ToJson() const {
   Json j;
@@ -156,19 +82,7 @@ Json TrainConfig::ToJson() const {
                {"shuffle", data.shuffle},
                {"seed", data.seed},
                {"val_batches", data.val_batches}};
-  j["optim"] = {{"name", optim.name},
-                {"lr", optim.lr},
-                {"betas", {optim.beta1, optim.beta2}},
-                {"eps", optim.eps},
-                {"weight_decay", optim.weight_decay},
-                {"momentum", optim.momentum},
-                {"decay_embeddings", optim.decay_embeddings},
-                {"schedule", optim.schedule},
-                {"warmup_steps", optim.warmup_steps},
-                {"warmup_ratio", optim.warmup_ratio},
-                {"min_lr", optim.min_lr},
-                {"min_ratio", optim.min_ratio},
-                {"clip", optim.clip}};
+  j["optim"] = OptimToJson(optim);
   j["run"] = {{"steps", run.steps},
               {"stop_after", run.stop_after},
               {"eval_every", run.eval_every},
@@ -224,44 +138,7 @@ absl::StatusOr<TrainConfig> TrainConfig::FromJson(
                              : "give text files or token files, not both");
   }
 
-  Section o(j, "optim", where, flag_of);
-  o.String("name", &c.optim.name, {"adamw", "sgd"});
-  o.Double("lr", &c.optim.lr, 0, /*min_open=*/true);
-  if (const Json* b = o.Get("betas")) {
-    if (!b->is_array() || b->size() != 2 || !(*b)[0].is_number() || !(*b)[1].is_number()) {
-      return o.Bad("betas", "expected two numbers [beta1, beta2], got " + Short(*b));
-    }
-    c.optim.beta1 = (*b)[0].get<double>();
-    c.optim.beta2 = (*b)[1].get<double>();
-    for (double beta : {c.optim.beta1, c.optim.beta2}) {
-      if (!(beta >= 0 && beta < 1)) {
-        return o.Bad("betas", "each beta must be in [0, 1), got " + Short(*b));
-      }
-    }
-  }
-  o.Double("eps", &c.optim.eps, 0, /*min_open=*/true);
-  o.Double("weight_decay", &c.optim.weight_decay, 0);
-  o.Double("momentum", &c.optim.momentum, 0, false, 1, /*max_open=*/true);
-  o.Bool("decay_embeddings", &c.optim.decay_embeddings);
-  o.String("schedule", &c.optim.schedule, {"constant", "linear", "cosine"});
-  o.Int("warmup_steps", &c.optim.warmup_steps, 0);
-  o.Double("warmup_ratio", &c.optim.warmup_ratio, 0, false, 1);
-  o.Double("min_lr", &c.optim.min_lr, 0);
-  o.Double("min_ratio", &c.optim.min_ratio, 0, false, 1);
-  o.Double("clip", &c.optim.clip, 0);
-  if (auto s = o.Finish(); !s.ok()) return s;
-  if (c.optim.name == "adamw" && c.optim.momentum != 0) {
-    return o.Bad("momentum", "is an sgd setting; adamw uses betas");
-  }
-  if (c.optim.warmup_steps > 0 && c.optim.warmup_ratio > 0) {
-    return o.Bad("warmup_ratio", "set warmup_steps or warmup_ratio, not both");
-  }
-  if (c.optim.min_lr > 0 && c.optim.min_ratio > 0) {
-    return o.Bad("min_ratio", "set min_lr or min_ratio, not both");
-  }
-  if (c.optim.min_lr > c.optim.lr) {
-    return o.Bad("min_lr", absl::StrCat("must be <= lr ", c.optim.lr, ", got ", c.optim.min_lr));
-  }
+  if (auto s = ReadOptimSection(j, where, flag_of, &c.optim); !s.ok()) return s;
 
   Section r(j, "run", where, flag_of);
   r.Int("steps", &c.run.steps, 1);
@@ -275,7 +152,7 @@ absl::StatusOr<TrainConfig> TrainConfig::FromJson(
   r.Bool("log_internals", &c.run.log_internals);
   if (auto s = r.Finish(); !s.ok()) return s;
   if (c.optim.warmup_steps > c.run.steps) {
-    return o.Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
+    return Section(j, "optim", where, flag_of).Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
                                               c.optim.warmup_steps));
   }
   return c;

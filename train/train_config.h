@@ -53,6 +53,13 @@ struct OptimConfig {
   double clip = 1.0;  // max global grad norm; 0: no clipping
 };
 
+// The "optim" section of a run config (shared by `kiln train` and `kiln sft`): as JSON, and read
+// from root["optim"] into *out (fields absent keep *out's values; errors are one line).
+Json OptimToJson(const OptimConfig& optim);
+absl::Status ReadOptimSection(const Json& root, const std::string& where,
+                              const std::map<std::string, std::string>& flag_of,
+                              OptimConfig* out);
+
 struct RunConfig {
   int64_t steps = 200;       // optimizer steps of the whole run (the schedule's length)
   int64_t stop_after = 0;    // > 0: stop (and save) after this many steps; resume continues

@@ -10,27 +10,12 @@
 #include "data/token_file.h"
 #include "io/checkpoint.h"
 #include "nn/model_io.h"
-#include "optim/adamw.h"
-#include "optim/clip.h"
-#include "optim/sgd.h"
-#include "report/plot.h"
+#include "train/common.h"
 
 namespace kiln::train {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status Prefixed(const std::string& prefix, const absl::Status& s) {
-  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
-}
-
-optim::Decay DecayOf(const std::string& name) {
-  if (name == "linear") return optim::Decay::kLinear;
-  if (name == "cosine") return optim::Decay::kCosine;
-  return optim::Decay::kConstant;
-}
-
-bool IsDue(int64_t step, int64_t every) { return every > 0 && step % every == 0; }
 
 }  // namespace
 
@@ -93,25 +78,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   t->model_->Init(static_cast<uint64_t>(config.run.seed));
   t->named_params_ = t->model_->NamedParameters();
 
-  const OptimConfig& o = config.optim;
-  auto groups = optim::SplitDecayGroups(t->named_params_, {.decay_embeddings = o.decay_embeddings});
-  if (o.name == "sgd") {
-    t->optimizer_ = std::make_unique<optim::Sgd>(
-        groups, optim::SgdConfig{.lr = o.lr, .momentum = o.momentum,
-                                 .weight_decay = o.weight_decay});
-  } else {
-    t->optimizer_ = std::make_unique<optim::AdamW>(
-        groups, optim::AdamWConfig{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps,
-                                   .weight_decay = o.weight_decay});
-  }
-  t->schedule_ = std::make_unique<optim::LrSchedule>(optim::ScheduleConfig{
-      .base_lr = o.lr,
-      .decay = DecayOf(o.schedule),
-      .total_steps = config.run.steps,
-      .warmup_steps = o.warmup_steps,
-      .warmup_ratio = o.warmup_ratio,
-      .min_lr = o.min_lr,
-      .min_ratio = o.min_ratio});
+  t->optimizer_ = MakeOptimizer(t->named_params_, config.optim);
+  t->schedule_ = MakeSchedule(config.optim, config.run.steps);
   if (config.run.log_internals) t->recorder_ = std::make_unique<ActivationRecorder>(*t->model_);
   return t;
 }
@@ -241,14 +209,9 @@ StepResult Trainer::Step() {
   }
   r.loss = loss_sum * scale;
 
-  std::vector<Tensor> params;
   std::vector<Tensor> grads;  // before clipping (ClipGradNorm replaces, never scales in place)
-  for (const auto& [name, p] : named_params_) {
-    params.push_back(p);
-    grads.push_back(p.grad());
-  }
-  r.grad_norm = config_.optim.clip > 0 ? optim::ClipGradNorm(params, config_.optim.clip)
-                                       : optim::GradNorm(params);
+  for (const auto& [name, p] : named_params_) grads.push_back(p.grad());
+  r.grad_norm = ClipGradients(named_params_, config_.optim.clip);
   r.lr = schedule_->LrAt(step_);
   optimizer_->SetLr(r.lr);
   ParamSnapshot before;
@@ -329,26 +292,12 @@ absl::Status Trainer::AppendMetric(Json record) {
 }
 
 absl::Status Trainer::WriteLossPlot(const std::string& path) const {
-  report::Series train{.label = "train loss"}, val{.label = "validation loss", .markers = true};
-  for (const Json& m : metrics_) {
-    if (!m.is_object() || !m.contains("type") || !m.contains("step")) continue;
-    if (m["type"] == "train" && m.contains("loss") && m["loss"].is_number()) {
-      train.x.push_back(m["step"].get<double>());
-      train.y.push_back(m["loss"].get<double>());
-    } else if (m["type"] == "val" && m.contains("val_loss") && m["val_loss"].is_number()) {
-      val.x.push_back(m["step"].get<double>());
-      val.y.push_back(m["val_loss"].get<double>());
-    }
-  }
-  report::PlotOptions po;
-  po.title = absl::StrCat("kiln train: ", model_config_.is_gpt2() ? "GPT-2" : "Llama", " ",
-                          model_config_.n_layer, "x", model_config_.n_embd, ", ",
-                          model_->NumParameters(), " params");
-  po.x_label = "step";
-  po.y_label = "loss (nats/token)";
-  std::vector<report::Series> series{train};
-  if (!val.x.empty()) series.push_back(val);
-  return report::WriteSvg(path, report::LinePlotSvg(series, po));
+  return train::WriteLossPlot(
+      metrics_,
+      absl::StrCat("kiln train: ", model_config_.is_gpt2() ? "GPT-2" : "Llama", " ",
+                   model_config_.n_layer, "x", model_config_.n_embd, ", ",
+                   model_->NumParameters(), " params"),
+      path);
 }
 
 absl::Status Trainer::Run(const RunOptions& options) {

@@ -1,0 +1,71 @@
+#include "train/common.h"
+
+#include "absl/strings/str_cat.h"
+#include "optim/adamw.h"
+#include "optim/clip.h"
+#include "optim/sgd.h"
+#include "report/plot.h"
+
+namespace kiln::train {
+
+absl::Status Prefixed(const std::string& prefix, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
+}
+
+std::unique_ptr<optim::Optimizer> MakeOptimizer(
+    const std::vector<std::pair<std::string, Tensor>>& named, const OptimConfig& o) {
+  auto groups = optim::SplitDecayGroups(named, {.decay_embeddings = o.decay_embeddings});
+  if (o.name == "sgd") {
+    return std::make_unique<optim::Sgd>(
+        groups, optim::SgdConfig{.lr = o.lr, .momentum = o.momentum,
+                                 .weight_decay = o.weight_decay});
+  }
+  return std::make_unique<optim::AdamW>(
+      groups, optim::AdamWConfig{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps,
+                                 .weight_decay = o.weight_decay});
+}
+
+std::unique_ptr<optim::LrSchedule> MakeSchedule(const OptimConfig& o, int64_t total_steps) {
+  optim::Decay decay = optim::Decay::kConstant;
+  if (o.schedule == "linear") decay = optim::Decay::kLinear;
+  if (o.schedule == "cosine") decay = optim::Decay::kCosine;
+  return std::make_unique<optim::LrSchedule>(optim::ScheduleConfig{
+      .base_lr = o.lr,
+      .decay = decay,
+      .total_steps = total_steps,
+      .warmup_steps = o.warmup_steps,
+      .warmup_ratio = o.warmup_ratio,
+      .min_lr = o.min_lr,
+      .min_ratio = o.min_ratio});
+}
+
+double ClipGradients(const std::vector<std::pair<std::string, Tensor>>& named, double clip) {
+  std::vector<Tensor> params;
+  params.reserve(named.size());
+  for (const auto& [name, p] : named) params.push_back(p);
+  return clip > 0 ? optim::ClipGradNorm(params, clip) : optim::GradNorm(params);
+}
+
+absl::Status WriteLossPlot(const std::vector<Json>& metrics, const std::string& title,
+                           const std::string& path) {
+  report::Series train{.label = "train loss"}, val{.label = "validation loss", .markers = true};
+  for (const Json& m : metrics) {
+    if (!m.is_object() || !m.contains("type") || !m.contains("step")) continue;
+    if (m["type"] == "train" && m.contains("loss") && m["loss"].is_number()) {
+      train.x.push_back(m["step"].get<double>());
+      train.y.push_back(m["loss"].get<double>());
+    } else if (m["type"] == "val" && m.contains("val_loss") && m["val_loss"].is_number()) {
+      val.x.push_back(m["step"].get<double>());
+      val.y.push_back(m["val_loss"].get<double>());
+    }
+  }
+  report::PlotOptions po;
+  po.title = title;
+  po.x_label = "step";
+  po.y_label = "loss (nats/token)";
+  std::vector<report::Series> series{train};
+  if (!val.x.empty()) series.push_back(val);
+  return report::WriteSvg(path, report::LinePlotSvg(series, po));
+}
+
+}  // namespace kiln::train

@@ -1,0 +1,40 @@
+// Pieces the pretraining loop (`kiln train`) and the SFT loop (`kiln sft`) share: the optimizer
+// and LR schedule an OptimConfig describes, global-norm clipping of a parameter list, and the
+// loss plot drawn from metrics records.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "base/json.h"
+#include "optim/optimizer.h"
+#include "optim/schedule.h"
+#include "tensor/tensor.h"
+#include "train/train_config.h"
+
+namespace kiln::train {
+
+// "<prefix><message>" with the status's code.
+absl::Status Prefixed(const std::string& prefix, const absl::Status& s);
+
+// True when `every` > 0 and `step` is a multiple of it.
+inline bool IsDue(int64_t step, int64_t every) { return every > 0 && step % every == 0; }
+
+// AdamW or SGD over `named` (decay groups by optim::SplitDecayGroups).
+std::unique_ptr<optim::Optimizer> MakeOptimizer(
+    const std::vector<std::pair<std::string, Tensor>>& named, const OptimConfig& o);
+// Warmup + decay over `total_steps` steps.
+std::unique_ptr<optim::LrSchedule> MakeSchedule(const OptimConfig& o, int64_t total_steps);
+
+// The global gradient norm of `named`'s gradients before clipping; clips to `clip` when > 0.
+double ClipGradients(const std::vector<std::pair<std::string, Tensor>>& named, double clip);
+
+// Writes an SVG of the "train" records' `loss` and the "val" records' `val_loss` against step.
+absl::Status WriteLossPlot(const std::vector<Json>& metrics, const std::string& title,
+                           const std::string& path);
+
+}  // namespace kiln::train
