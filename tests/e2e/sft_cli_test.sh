@@ -11,10 +11,10 @@ DIR="$(mktemp -d)"
 trap 'rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$MAKE_MODEL" "$DIR/base" gpt2 || fail "make_tiny_model"
+"$MAKE_MODEL" "$DIR/base" gpt2 512 || fail "make_tiny_model"
 "$KILN" data make --task countdown --n 40 --variant cot --seed 3 -o "$DIR/train.jsonl" >/dev/null || fail "data make"
 
-COMMON=(--model "$DIR/base" --data "$DIR/train.jsonl" --val-fraction 0.2 --max-len 128
+COMMON=(--model "$DIR/base" --data "$DIR/train.jsonl" --val-fraction 0.2 --max-len 512
         --global-batch 4 --micro-batch 2 --steps 6 --save-steps 0,2,4 --lr 3e-3 --seed 2)
 "$KILN" sft "${COMMON[@]}" -o "$DIR/whole" >"$DIR/log.txt" 2>&1 || { cat "$DIR/log.txt"; fail "sft"; }
 grep -q "sft 6/6 loss" "$DIR/log.txt" || { cat "$DIR/log.txt"; fail "no progress line"; }
@@ -44,9 +44,16 @@ cfg = json.load(open(sys.argv[1] + "/sft_config.json"))
 assert cfg["run"]["save_steps"] == [0, 2, 4] and cfg["data"]["micro_batch"] == 2, cfg
 PY
 
+# A `kiln train` checkpoint is a base model too (its kiln_tokenizer.json comes along).
+"$KILN" train --model gpt2-tiny --data "$DIR/train.jsonl" --seq_len 512 --batch_size 1 --steps 1 \
+  --val_batches 0 -o "$DIR/pre" >/dev/null 2>&1 || fail "kiln train"
+"$KILN" sft --model "$DIR/pre/checkpoint" --data "$DIR/train.jsonl" --max-len 512 --global-batch 2 \
+  --steps 1 -o "$DIR/from_train" >/dev/null 2>&1 || fail "sft from a kiln train checkpoint"
+[ -s "$DIR/from_train/checkpoints/step_1/model.safetensors" ] || fail "sft from train: no step_1"
+
 # A config file; flags override its fields.
 cat > "$DIR/sft.json" <<JSON
-{"model": "$DIR/base", "data": {"train": "$DIR/train.jsonl", "max_len": 128, "global_batch": 4,
+{"model": "$DIR/base", "data": {"train": "$DIR/train.jsonl", "max_len": 512, "global_batch": 4,
  "micro_batch": 4, "pack": true}, "optim": {"lr": 1e-3}, "run": {"steps": 2, "out_dir": "$DIR/cfg"}}
 JSON
 "$KILN" sft --config "$DIR/sft.json" --lr 2e-3 >/dev/null 2>&1 || fail "sft --config"
@@ -96,11 +103,11 @@ expect_error 2 "field 'data.normalization' (set by --normalization): expected on
 expect_error 2 "field 'model': missing" sft --data "$DIR/train.jsonl"
 expect_error 2 "\-\-save-steps: expected steps" sft --model "$DIR/base" --data "$DIR/train.jsonl" --save-steps 0,x
 printf '%s\n{"prompt": "p", "task": "countdown"}\n' "$(head -1 "$DIR/train.jsonl")" > "$DIR/noresp.jsonl"
-expect_error 1 "noresp.jsonl:2: field 'response': missing" sft --model "$DIR/base" --data "$DIR/noresp.jsonl" --max-len 128
+expect_error 1 "noresp.jsonl:2: field 'response': missing" sft --model "$DIR/base" --data "$DIR/noresp.jsonl" --max-len 512
 printf '{"prompt": "p", "response": ""}\n' > "$DIR/empty.jsonl"
-expect_error 1 "empty.jsonl:1: field 'response': empty" sft --model "$DIR/base" --data "$DIR/empty.jsonl" --max-len 128
+expect_error 1 "empty.jsonl:1: field 'response': empty" sft --model "$DIR/base" --data "$DIR/empty.jsonl" --max-len 512
 cp -r "$DIR/base" "$DIR/badmodel"
 sed -i 's/"n_embd": 32/"n_embd": 64/' "$DIR/badmodel/config.json"
-expect_error 1 "badmodel" sft --model "$DIR/badmodel" --data "$DIR/train.jsonl" --max-len 128
-expect_error 1 "min_supervised_share" sft --model "$DIR/base" --data "$DIR/train.jsonl" --max-len 128 --min-supervised-share 0.99
+expect_error 1 "badmodel" sft --model "$DIR/badmodel" --data "$DIR/train.jsonl" --max-len 512
+expect_error 1 "min_supervised_share" sft --model "$DIR/base" --data "$DIR/train.jsonl" --max-len 512 --min-supervised-share 0.99
 echo "sft_cli_test: ok"
