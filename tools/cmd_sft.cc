@@ -5,13 +5,13 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cpu/isa.h"
+#include "tools/run_config.h"
 #include "tools/run_util.h"
 #include "train/sft_trainer.h"
 
@@ -101,20 +101,10 @@ int RunSft(const std::vector<std::string>& args) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
   }
 
-  Json base = Json::object();
   std::string where = "sft config";
-  if (!config_path.empty()) {
-    auto j = ReadJsonFile(config_path);
-    if (!j.ok()) return Fail(j.status());
-    base = *j;
-    where = config_path;
-  } else if (!resume.empty()) {
-    auto j = train::SftTrainer::CheckpointConfig(resume);
-    if (!j.ok()) return Fail(j.status());
-    base = *j;
-    where = resume + "/trainer_state.json";
-  }
-  if (!base.is_object()) return Fail(absl::InvalidArgumentError(where + ": expected a JSON object"));
+  auto base_or = BaseRunConfig(config_path, resume, train::SftTrainer::CheckpointConfig, &where);
+  if (!base_or.ok()) return Fail(base_or.status());
+  const Json& base = *base_or;
 
   Json merged = base;
   std::map<std::string, std::string> flag_of;
@@ -175,10 +165,7 @@ int RunSft(const std::vector<std::string>& args) {
     merged["run"].erase("stop_after");
   }
   if (!resume.empty() && !flags.WasSet("out")) {
-    std::filesystem::path p(resume);
-    if (!p.has_filename()) p = p.parent_path();
-    std::string parent = p.parent_path().string();
-    train::SetField(merged, "run.out_dir", parent.empty() ? "." : parent);
+    train::SetField(merged, "run.out_dir", OutDirOfCheckpoint(resume));
   }
 
   auto config = train::SftConfig::FromJson(merged, where, flag_of);

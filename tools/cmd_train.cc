@@ -5,13 +5,13 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cpu/isa.h"
 #include "train/trainer.h"
+#include "tools/run_config.h"
 #include "tools/run_util.h"
 
 namespace kiln::tools {
@@ -73,22 +73,10 @@ int RunTrain(const std::vector<std::string>& args) {
   }
 
   // The base config: --config, else the checkpoint's (resume), else the defaults.
-  Json base = Json::object();
   std::string where = "run config";
-  if (!config_path.empty()) {
-    auto j = ReadJsonFile(config_path);
-    if (!j.ok()) return Fail(j.status());
-    base = *j;
-    where = config_path;
-  } else if (!resume.empty()) {
-    auto j = train::Trainer::CheckpointConfig(resume);
-    if (!j.ok()) return Fail(j.status());
-    base = *j;
-    where = resume + "/trainer_state.json";
-  }
-  if (!base.is_object()) {
-    return Fail(absl::InvalidArgumentError(where + ": expected a JSON object"));
-  }
+  auto base_or = BaseRunConfig(config_path, resume, train::Trainer::CheckpointConfig, &where);
+  if (!base_or.ok()) return Fail(base_or.status());
+  const Json& base = *base_or;
 
   Json merged = base;
   std::map<std::string, std::string> flag_of;
@@ -136,10 +124,7 @@ int RunTrain(const std::vector<std::string>& args) {
   }
   if (!resume.empty() && !flags.WasSet("out")) {
     // A checkpoint lives at <out_dir>/checkpoint: keep writing next to it.
-    std::filesystem::path p(resume);
-    if (!p.has_filename()) p = p.parent_path();
-    std::string parent = p.parent_path().string();
-    train::SetField(merged, "run.out_dir", parent.empty() ? "." : parent);
+    train::SetField(merged, "run.out_dir", OutDirOfCheckpoint(resume));
   }
 
   auto config = train::TrainConfig::FromJson(merged, where, flag_of);

@@ -46,6 +46,41 @@ double ClipGradients(const std::vector<std::pair<std::string, Tensor>>& named, d
   return clip > 0 ? optim::ClipGradNorm(params, clip) : optim::GradNorm(params);
 }
 
+absl::StatusOr<RunCounters> ReadRunCounters(const Json& st, const std::string& where) {
+  RunCounters c;
+  auto tokens = GetFieldOr<int64_t>(st, "tokens", where, 0);
+  if (!tokens.ok()) return tokens.status();
+  c.tokens = *tokens;
+  auto elapsed = GetFieldOr<double>(st, "elapsed_s", where, 0.0);
+  if (!elapsed.ok()) return elapsed.status();
+  c.elapsed_s = *elapsed;
+  if (st.contains("metrics")) {
+    if (!st["metrics"].is_array()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": field 'metrics': expected a list"));
+    }
+    for (const Json& m : st["metrics"]) c.metrics.push_back(m);
+  }
+  return c;
+}
+
+absl::Status CheckTrainerState(const Json& st, const std::string& folder, const char* format) {
+  const std::string where = folder + "/trainer_state.json";
+  if (!st.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(folder, ": no trainer_state.json: a model folder, not a training checkpoint"));
+  }
+  auto f = GetField<std::string>(st, "format", where);
+  if (!f.ok()) return f.status();
+  if (*f != format) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": field 'format': expected \"", format,
+                                                   "\", got \"", *f, "\""));
+  }
+  if (!st.contains("config") || !st["config"].is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": field 'config': missing"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteLossPlot(const std::vector<Json>& metrics, const std::string& title,
                            const std::string& path) {
   report::Series train{.label = "train loss"}, val{.label = "validation loss", .markers = true};

@@ -33,6 +33,19 @@ std::unique_ptr<optim::LrSchedule> MakeSchedule(const OptimConfig& o, int64_t to
 // The global gradient norm of `named`'s gradients before clipping; clips to `clip` when > 0.
 double ClipGradients(const std::vector<std::pair<std::string, Tensor>>& named, double clip);
 
+// A trainer_state.json's counters that a resumed run carries on: tokens seen, training seconds,
+// the metrics records so far (fields absent: 0, 0, none). `where` names the file in errors.
+struct RunCounters {
+  int64_t tokens = 0;
+  double elapsed_s = 0;
+  std::vector<Json> metrics;
+};
+absl::StatusOr<RunCounters> ReadRunCounters(const Json& state, const std::string& where);
+
+// Checks that a loaded checkpoint folder is a training checkpoint of `format` with a "config"
+// object in its trainer_state.json (one-line errors naming the folder / file).
+absl::Status CheckTrainerState(const Json& state, const std::string& folder, const char* format);
+
 // Writes an SVG of the "train" records' `loss` and the "val" records' `val_loss` against step.
 absl::Status WriteLossPlot(const std::vector<Json>& metrics, const std::string& title,
                            const std::string& path);

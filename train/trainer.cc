@@ -106,21 +106,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
   if (!ck.ok()) return ck.status();
   const std::string where = ck->loaded_from + "/trainer_state.json";
   const Json& st = ck->trainer_state;
-  if (!st.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(ck->loaded_from, ": no trainer_state.json: a model folder, not a training "
-                                      "checkpoint"));
-  }
-  auto format = GetField<std::string>(st, "format", where);
-  if (!format.ok()) return format.status();
-  if (*format != kTrainerStateFormat) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": field 'format': expected \"",
-                                                   kTrainerStateFormat, "\", got \"", *format,
-                                                   "\""));
-  }
-  if (!st.contains("config") || !st["config"].is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": field 'config': missing"));
-  }
+  if (auto s = CheckTrainerState(st, ck->loaded_from, kTrainerStateFormat); !s.ok()) return s;
   auto t = Create(config);
   if (!t.ok()) return t.status();
   Trainer& tr = **t;
@@ -158,18 +144,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Resume(const std::string& dir,
     return s;
   }
   tr.step_ = *step;
-  auto tokens = GetFieldOr<int64_t>(st, "tokens", where, 0);
-  if (!tokens.ok()) return tokens.status();
-  tr.tokens_seen_ = *tokens;
-  auto elapsed = GetFieldOr<double>(st, "elapsed_s", where, 0.0);
-  if (!elapsed.ok()) return elapsed.status();
-  tr.elapsed_before_ = tr.elapsed_now_ = *elapsed;
-  if (st.contains("metrics")) {
-    if (!st["metrics"].is_array()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": field 'metrics': expected a list"));
-    }
-    for (const Json& m : st["metrics"]) tr.metrics_.push_back(m);
-  }
+  auto counters = ReadRunCounters(st, where);
+  if (!counters.ok()) return counters.status();
+  tr.tokens_seen_ = counters->tokens;
+  tr.elapsed_before_ = tr.elapsed_now_ = counters->elapsed_s;
+  tr.metrics_ = std::move(counters->metrics);
   return t;
 }
 
