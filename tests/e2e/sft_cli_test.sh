@@ -14,8 +14,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$MAKE_MODEL" "$DIR/base" gpt2 512 || fail "make_tiny_model"
 "$KILN" data make --task countdown --n 40 --variant cot --seed 3 -o "$DIR/train.jsonl" >/dev/null || fail "data make"
 
-COMMON=(--model "$DIR/base" --data "$DIR/train.jsonl" --val-fraction 0.2 --max-len 512
-        --global-batch 4 --micro-batch 2 --steps 6 --save-steps 0,2,4 --lr 3e-3 --seed 2)
+COMMON=(--model "$DIR/base" --data "$DIR/train.jsonl" --val-fraction 0.1 --max-len 512
+        --global-batch 4 --micro-batch 2 --steps 6 --save-steps 0,2,4 --lr 3e-3 --seed 2 --threads 1)
 "$KILN" sft "${COMMON[@]}" -o "$DIR/whole" >"$DIR/log.txt" 2>&1 || { cat "$DIR/log.txt"; fail "sft"; }
 grep -q "sft 6/6 loss" "$DIR/log.txt" || { cat "$DIR/log.txt"; fail "no progress line"; }
 grep -q "gnorm" "$DIR/log.txt" && grep -q "tok/s" "$DIR/log.txt" || fail "progress line lacks gnorm / tok/s"
@@ -46,9 +46,9 @@ PY
 
 # A `kiln train` checkpoint is a base model too (its kiln_tokenizer.json comes along).
 "$KILN" train --model gpt2-tiny --data "$DIR/train.jsonl" --seq_len 512 --batch_size 1 --steps 1 \
-  --val_batches 0 -o "$DIR/pre" >/dev/null 2>&1 || fail "kiln train"
+  --val_batches 0 --threads 1 -o "$DIR/pre" >/dev/null 2>&1 || fail "kiln train"
 "$KILN" sft --model "$DIR/pre/checkpoint" --data "$DIR/train.jsonl" --max-len 512 --global-batch 2 \
-  --steps 1 -o "$DIR/from_train" >/dev/null 2>&1 || fail "sft from a kiln train checkpoint"
+  --steps 1 --threads 1 -o "$DIR/from_train" >/dev/null 2>&1 || fail "sft from a kiln train checkpoint"
 [ -s "$DIR/from_train/checkpoints/step_1/model.safetensors" ] || fail "sft from train: no step_1"
 
 # A config file; flags override its fields.
