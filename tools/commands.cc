@@ -10,6 +10,7 @@ int RunGenerate(const std::vector<std::string>& args);
 int RunTokenizer(const std::vector<std::string>& args);
 int RunTrain(const std::vector<std::string>& args);
 int RunForward(const std::vector<std::string>& args);
+int RunEval(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
@@ -22,6 +23,8 @@ const std::vector<Command>& Commands() {
       {"train", "pretrain a GPT-2 / Llama model from a run config; resume bit for bit", &RunTrain},
       {"forward", "a model's logits for token ids, or per-token losses of a text, as JSON",
        &RunForward},
+      {"eval", "evaluate a model on the suites (avg@k, pass@k, maj@k, CIs); --sweep for a run",
+       &RunEval},
   };
   return kCommands;
 }
