@@ -157,7 +157,8 @@ absl::StatusOr<std::vector<EvalPrompt>> BuildPrompts(const EvalConfig& config) {
   if (auto s = config.Validate(); !s.ok()) return s;
   std::vector<EvalPrompt> out;
   for (const std::string& suite : config.suites) {
-    for (const std::string& name : *SuiteTasks(suite)) {
+    const std::vector<std::string> names = *SuiteTasks(suite);
+    for (const std::string& name : names) {
       auto task = tasks::MakeTask(name);
       if (!task.ok()) return task.status();
       const int lo = (*task)->min_difficulty(), range = (*task)->max_difficulty() - lo + 1;
@@ -443,7 +444,8 @@ absl::StatusOr<EvalResult> ScoreResponses(const EvalConfig& config,
   for (const std::string& suite : config.suites) {
     SuiteResult sr;
     sr.suite = suite;
-    for (const std::string& t : *SuiteTasks(suite)) {
+    const std::vector<std::string> names = *SuiteTasks(suite);
+    for (const std::string& t : names) {
       auto it = by_task.find(t);
       if (it == by_task.end()) continue;
       auto g = Finish(std::move(it->second), t, config);
