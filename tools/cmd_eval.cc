@@ -107,6 +107,14 @@ int RunEval(const std::vector<std::string>& args) {
                 m.at("avg@k").lo, m.at("avg@k").hi, static_cast<long long>(c.k),
                 m.at("pass@k").mean, static_cast<long long>(c.k), m.at("maj@k").mean,
                 m.at("format_rate").mean, m.at("mean_length").mean, m.at("truncation_rate").mean);
+    if (s.tasks.size() > 1) {
+      for (const auto& [task, g] : s.tasks) {
+        const eval::Interval& a = g.metrics.at("avg@k");
+        std::printf("  %-20s avg@%lld %.3f [%.3f, %.3f]  format %.3f\n", task.c_str(),
+                    static_cast<long long>(c.k), a.mean, a.lo, a.hi,
+                    g.metrics.at("format_rate").mean);
+      }
+    }
     if (m.count("refusal_rate")) std::printf("%-13s refusal rate (harmful) %.3f\n", "",
                                              m.at("refusal_rate").mean);
     if (m.count("over_refusal_rate")) std::printf("%-13s over-refusal (benign) %.3f\n", "",

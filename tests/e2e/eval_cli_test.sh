@@ -11,12 +11,12 @@ trap 'rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$MAKE_MODEL" "$DIR/model" gpt2 640 1 || fail "make_tiny_model"
-ev() { "$KILN" eval --model "$DIR/model" --quiet --suites countdown,safety --n-prompts 2 --k 3 \
+ev() { "$KILN" eval --model "$DIR/model" --quiet --suites instruction,safety --n-prompts 2 --k 3 \
          --max-new-tokens 10 --temperature 1 "$@" 2>"$DIR/stderr" >"$DIR/stdout"; }
 
 ev --batch-size 1 -o "$DIR/b1" || fail "eval b1: $(cat "$DIR/stderr")"
 grep -q "samples/s" "$DIR/stdout" || fail "no samples/s line: $(cat "$DIR/stdout")"
-grep -q "^countdown" "$DIR/stdout" || fail "no countdown line"
+grep -q "^instruction" "$DIR/stdout" || fail "no instruction line"
 grep -q "refusal rate" "$DIR/stdout" || fail "no refusal line: $(cat "$DIR/stdout")"
 ev --batch-size 16 -o "$DIR/b16" || fail "eval b16"
 ev --batch-size 5 --threads 1 -o "$DIR/b5" || fail "eval b5"
@@ -52,33 +52,33 @@ printf '{"suites": ["safety"], "n_prompts": 1, "k": 2, "max_new_tokens": 4}\n' >
 
 # Sweep over a fabricated run folder.
 for s in 0 10 160; do "$MAKE_MODEL" "$DIR/run/checkpoints/step_$s" gpt2 640 $((s + 1)) || fail mk; done
-"$KILN" eval --sweep "$DIR/run" --quiet --suites countdown,instruction --n-prompts 2 --k 2 \
+"$KILN" eval --sweep "$DIR/run" --quiet --suites instruction,safety --n-prompts 2 --k 2 \
     --max-new-tokens 6 >"$DIR/sweep.out" 2>&1 || fail "sweep: $(cat "$DIR/sweep.out")"
 for f in sweep.md sweep.json sweep_summary.json sweep_score.svg sweep_length.svg \
          step_0/results.json step_160/samples.jsonl; do
   [ -s "$DIR/run/eval/$f" ] || fail "sweep: $f missing"
 done
-grep -q "^countdown .*baseline" "$DIR/sweep.out" || fail "no summary line: $(cat "$DIR/sweep.out")"
+grep -q "^instruction .*baseline" "$DIR/sweep.out" || fail "no summary line: $(cat "$DIR/sweep.out")"
 python3 - "$DIR/run/eval" <<'PY' || fail "sweep files do not parse"
 import json, sys, xml.dom.minidom
 d = sys.argv[1]
 s = json.load(open(d + "/sweep.json")); assert s["steps"] == [0, 10, 160]
 m = json.load(open(d + "/sweep_summary.json"))
-assert set(m) == {"countdown", "instruction"}
+assert set(m) == {"instruction", "safety"}
 for k in ["baseline", "dip_depth", "min_step", "recovery_step", "final_gain", "final_vs_baseline",
           "consecutive"]:
-    assert k in m["countdown"], k
+    assert k in m["instruction"], k
 for f in ["sweep_score.svg", "sweep_length.svg"]:
     xml.dom.minidom.parse(d + "/" + f)
 assert "| step" in open(d + "/sweep.md").read()
 PY
 
 # Rejection-sampled data.
-"$KILN" data sample --model "$DIR/model" --task countdown --n 3 --k 2 --max-new-tokens 8 \
+"$KILN" data sample --model "$DIR/model" --task countdown --n 2 --k 2 --max-new-tokens 8 \
     -o "$DIR/sampled.jsonl" >"$DIR/sample.out" 2>&1 || fail "data sample: $(cat "$DIR/sample.out")"
-grep -q "countdown: 3 prompts x 2 samples" "$DIR/sample.out" || fail "no acceptance line"
+grep -q "countdown: 2 prompts x 2 samples" "$DIR/sample.out" || fail "no acceptance line"
 [ -f "$DIR/sampled.jsonl" ] || fail "no sampled.jsonl"
-python3 -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['tasks']['countdown']['samples']==6" \
+python3 -c "import json,sys; a=json.load(open(sys.argv[1])); assert a['tasks']['countdown']['samples']==4" \
     "$DIR/sampled.jsonl.acceptance.json" || fail "acceptance.json"
 
 expect_error() {  # expect_error <code> <pattern> <args...>
@@ -101,7 +101,7 @@ cp -r "$DIR/model" "$DIR/bad"
 sed -i 's/"n_embd": 32/"n_embd": 64/' "$DIR/bad/config.json"
 grep -q '"n_embd": 64' "$DIR/bad/config.json" || fail "could not edit config.json"
 expect_error 1 "$DIR/bad" eval --model "$DIR/bad" --suites safety
-expect_error 1 "max_positions" eval --model "$DIR/model" --max-new-tokens 600
+expect_error 1 "max_positions" eval --model "$DIR/model" --suites countdown --max-new-tokens 600
 expect_error 2 "\-\-k: must be >= 1" data sample --model "$DIR/model" --k 0 -o "$DIR/x.jsonl"
 expect_error 1 "\-\-task" data sample --model "$DIR/model" --task sorting --n 1 -o "$DIR/x.jsonl"
 echo "eval_cli_test: ok"
