@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <exception>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -269,7 +270,8 @@ absl::StatusOr<std::vector<Record>> MakeDataset(const MakeOptions& o) {
 
 absl::StatusOr<std::vector<Record>> MakeTeacherDataset(const MakeOptions& options,
                                                        const SampleFn& sample, int k,
-                                                       int64_t* dropped) {
+                                                       int64_t* dropped, TeacherStats* stats,
+                                                       bool keep_all) {
   MakeOptions o = options;
   o.variant = "cot";  // the same SFT-eligibility checks as CoT data
   auto checked = CheckOptions(o);
@@ -278,22 +280,40 @@ absl::StatusOr<std::vector<Record>> MakeTeacherDataset(const MakeOptions& option
   const tasks::Task& task = *checked->task;
   std::vector<Record> out;
   int64_t lost = 0;
+  TeacherStats st;
   for (int64_t i = 0; i < o.n; ++i) {  // sequential: the sampler owns the model
     int level = PickLevel(task, o.difficulty, o.seed, i);
     tasks::Instance inst = tasks::GenerateInSplit(task, o.seed, i, level, checked->split);
     std::string prompt = task.Prompt(inst);
     std::vector<std::string> good;
+    ++st.prompts;
     for (const auto& resp : sample(prompt, k, Draw(o.seed, i, kTeacherStream))) {
-      if (task.ScoreResponse(inst, resp).correct) good.push_back(resp);
+      ++st.samples;
+      if (task.ScoreResponse(inst, resp).correct) {
+        ++st.verified_samples;
+        good.push_back(resp);
+      }
     }
     if (good.empty()) {
       ++lost;
       continue;
     }
+    ++st.prompts_with_verified;
+    if (keep_all) {
+      std::set<std::string> seen;
+      for (const std::string& g : good) {
+        if (seen.insert(g).second) {
+          out.push_back({prompt, g, task.name(), level, "teacher", true, inst.seed, ""});
+        }
+      }
+      continue;
+    }
     const std::string& pick = good[Draw(o.seed, i, kTeacherStream + 1) % good.size()];
     out.push_back({prompt, pick, task.name(), level, "teacher", true, inst.seed, ""});
   }
+  st.records = static_cast<int64_t>(out.size());
   if (dropped) *dropped = lost;
+  if (stats) *stats = st;
   return out;
 }
 

@@ -57,9 +57,15 @@ absl::StatusOr<std::vector<Record>> MakeDataset(const MakeOptions& options);
 // prompts with none are skipped (counted in *dropped). Variant "teacher", verified true.
 using SampleFn =
     std::function<std::vector<std::string>(const std::string& prompt, int k, uint64_t seed)>;
+// With keep_all, every distinct verified response of a prompt becomes a record (in sample order).
+struct TeacherStats {
+  int64_t prompts = 0, samples = 0, verified_samples = 0, prompts_with_verified = 0, records = 0;
+};
 absl::StatusOr<std::vector<Record>> MakeTeacherDataset(const MakeOptions& options,
                                                        const SampleFn& sample, int k,
-                                                       int64_t* dropped);
+                                                       int64_t* dropped,
+                                                       TeacherStats* stats = nullptr,
+                                                       bool keep_all = false);
 
 // A low-quality version of a verified CoT response (exposed for tests): "slip" changes one
 // intermediate result, "truncated" cuts the trace before its answer, "shuffled" permutes the

@@ -1,12 +1,16 @@
-// `kiln data`: make task datasets (SFT variants), pretraining mixtures, statistics with a length
+// `kiln data`: make task datasets (SFT variants), pretraining mixtures, rejection-sampled data
+// from a kiln model (`sample`), statistics with a length
 // histogram, and the check that no evaluation prompt is in a training file.
 #include <chrono>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/json.h"
 #include "base/file.h"
 #include "data/dataset.h"
+#include "eval/sample_data.h"
+#include "nn/model_io.h"
 #include "report/plot.h"
 #include "tools/run_util.h"
 
@@ -148,11 +152,81 @@ int RunCheckSplit(const std::vector<std::string>& args) {
   return rep->overlapping.empty() ? kExitOk : kExitError;
 }
 
+int RunSample(const std::vector<std::string>& args) {
+  eval::SampleDataOptions o;
+  std::string model_dir, task_list = "countdown", out;
+  int64_t n = o.n, k = o.k, seed = 1, difficulty = 0, max_new = o.sampling.max_new_tokens,
+          top_k = 0;
+  double temperature = o.sampling.temperature, top_p = o.sampling.top_p;
+  bool greedy = false, keep_all = false, stats = true;
+  FlagSet flags("data sample",
+                "Rejection-sampled SFT data from a kiln model: kiln data sample --model DIR "
+                "--task countdown --n 64 --k 4 -o sampled.jsonl (train-split prompts; verified "
+                "responses kept; acceptance rates in <out>.acceptance.json)");
+  flags.String("model", &model_dir, "model folder with kiln_tokenizer.json");
+  flags.String("task", &task_list, "task name(s), comma separated (SFT-eligible tasks)");
+  flags.Int("n", &n, "prompts per task");
+  flags.Int("k", &k, "samples per prompt");
+  flags.Int("seed", &seed, "prompt i of a task comes from (seed, i), as in `kiln data make`");
+  flags.Int("difficulty", &difficulty, "task difficulty; 0 draws every level");
+  flags.Double("temperature", &temperature, "sampling temperature");
+  flags.Double("top_p", &top_p, "nucleus sampling mass (1 = off)");
+  flags.Int("top_k", &top_k, "sample among the k most likely tokens (0 = off)");
+  flags.Bool("greedy", &greedy, "greedy decoding");
+  flags.Int("max_new_tokens", &max_new, "new tokens per sample at most");
+  flags.Bool("keep_all", &keep_all, "keep every distinct verified response (default: one per "
+                                    "prompt, picked by the seed)");
+  flags.String("out", &out, "output JSONL (also -o)");
+  flags.Bool("stats", &stats, "also write <out>.stats.json and <out>.lengths.svg");
+  if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
+  if (model_dir.empty()) return Usage("--model: required");
+  if (out.empty()) return Usage("--out (-o): required");
+  if (seed < 0) return Usage(absl::StrCat("--seed: must be >= 0, got ", seed));
+  if (difficulty < 0 || difficulty > 1000) {
+    return Usage(absl::StrCat("--difficulty: out of range: ", difficulty));
+  }
+  o.tasks = absl::StrSplit(task_list, ',', absl::SkipWhitespace());
+  o.n = n;
+  o.k = k;
+  o.seed = static_cast<uint64_t>(seed);
+  o.difficulty = static_cast<int>(difficulty);
+  o.keep_all = keep_all;
+  o.sampling.temperature = temperature;
+  o.sampling.top_p = top_p;
+  o.sampling.top_k = top_k;
+  o.sampling.greedy = greedy;
+  o.sampling.max_new_tokens = max_new;
+  if (n < 1) return Usage(absl::StrCat("--n: must be >= 1, got ", n));
+  if (k < 1) return Usage(absl::StrCat("--k: must be >= 1, got ", k));
+  o.sampling.k = k;
+  if (auto s = o.sampling.Validate(); !s.ok()) return Usage(std::string(s.message()));
+  auto model = nn::LoadModel(model_dir);
+  if (!model.ok()) return Fail(model.status());
+  auto tok = data::LoadTokenizer(model_dir + "/kiln_tokenizer.json");
+  if (!tok.ok()) return Fail(tok.status());
+  auto start = std::chrono::steady_clock::now();
+  auto result = eval::SampleDataset(**model, **tok, o);
+  if (!result.ok()) return Fail(result.status());
+  const Json acceptance = eval::AcceptanceJson(*result);
+  for (const auto& [task, a] : acceptance["tasks"].items()) {
+    std::printf("%s: %lld prompts x %lld samples: %lld verified (%.1f%% of samples), %lld "
+                "prompts with one (%.1f%%), %lld records\n",
+                task.c_str(), static_cast<long long>(a["prompts"].get<int64_t>()),
+                static_cast<long long>(k), static_cast<long long>(a["verified_samples"].get<int64_t>()),
+                100 * a["sample_acceptance_rate"].get<double>(),
+                static_cast<long long>(a["prompts_with_verified"].get<int64_t>()),
+                100 * a["prompt_acceptance_rate"].get<double>(),
+                static_cast<long long>(a["records"].get<int64_t>()));
+  }
+  if (auto s = WriteJsonFile(out + ".acceptance.json", acceptance); !s.ok()) return Fail(s);
+  return Finish(std::move(result->records), out, stats, start);
+}
+
 }  // namespace
 
 int RunData(const std::vector<std::string>& args) {
   const char* usage =
-      "usage: kiln data <make|mix|stats|check-split> [flags]   (kiln data <sub> --help)\n";
+      "usage: kiln data <make|mix|stats|check-split|sample> [flags]   (kiln data <sub> --help)\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("%s", usage);
     return args.empty() ? kExitUsage : kExitOk;
@@ -162,6 +236,7 @@ int RunData(const std::vector<std::string>& args) {
   if (args[0] == "mix") return RunMix(rest);
   if (args[0] == "stats") return RunStats(rest);
   if (args[0] == "check-split") return RunCheckSplit(rest);
+  if (args[0] == "sample") return RunSample(rest);
   std::fprintf(stderr, "kiln data: unknown subcommand '%s'\n%s", args[0].c_str(), usage);
   return kExitUsage;
 }

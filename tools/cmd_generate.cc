@@ -16,6 +16,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "data/decode_text.h"
 #include "data/tokenizer.h"
 #include "nn/generate.h"
 #include "nn/model_io.h"
@@ -114,51 +115,6 @@ absl::StatusOr<std::vector<int32_t>> ParseStops(const std::string& spec, const d
     }
   }
   return ids;
-}
-
-// The tokenizer's text, with ids past its vocabulary (a model vocabulary padded beyond the
-// tokenizer's) shown as <|id:N|> instead of failing.
-std::string DecodeSafe(const data::Tokenizer& tok, const std::vector<int32_t>& ids) {
-  std::string out;
-  std::vector<int32_t> run;
-  for (int32_t id : ids) {
-    if (id < tok.vocab_size()) {
-      run.push_back(id);
-      continue;
-    }
-    out += tok.Decode(run);
-    run.clear();
-    absl::StrAppend(&out, "<|id:", id, "|>");
-  }
-  return out + tok.Decode(run);
-}
-
-// JSON strings must be UTF-8, a random model's bytes often are not: each invalid byte becomes
-// U+FFFD (the stored ids stay exact).
-std::string ValidUtf8(const std::string& s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = n > 0 && i + n <= s.size();
-    for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
-    if (ok && n > 1) {
-      // Reject overlong forms, surrogates and code points past U+10FFFF.
-      uint32_t cp = c & (0x7F >> n);
-      for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-      ok = !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) && !(n == 4 && cp < 0x10000) &&
-           !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
-    }
-    if (ok) {
-      out.append(s, i, n);
-      i += n;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
 }
 
 // Seed of completion i when the prompt brings none: 53 bits of Philox(--seed, i) (counter high
@@ -289,14 +245,14 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
     // The completion's text leaves out the stop token (its id stays in "tokens").
     std::vector<int32_t> text_ids = r.tokens;
     if (r.finish_reason == "stop") text_ids.pop_back();
-    const std::string completion = DecodeSafe(**tok, text_ids);
+    const std::string completion = data::DecodeLenient(**tok, text_ids);
     if (!quiet) {
       std::printf("--- completion %zu (prompt %zu, seed %llu, %zu tokens, %s)\n%s%s\n", i,
                   prompt_of[i] + 1, static_cast<unsigned long long>(requests[i].seed),
                   r.tokens.size(), r.finish_reason.c_str(), p.text.c_str(), completion.c_str());
     }
-    records.push_back({{"prompt", ValidUtf8(p.text)},
-                       {"completion", ValidUtf8(completion)},
+    records.push_back({{"prompt", data::ValidUtf8(p.text)},
+                       {"completion", data::ValidUtf8(completion)},
                        {"tokens", r.tokens},
                        {"logprobs", r.logprobs},
                        {"sampling_logprobs", r.sampling_logprobs},

@@ -1,6 +1,7 @@
-// `kiln version`: version and build facts (compiler, build type), for bug reports.
+// `kiln version`: version and build facts (compiler, git revision), for bug reports.
 #include <cstdio>
 
+#include "eval/evaluate.h"
 #include "tools/run_util.h"
 
 namespace kiln::tools {
@@ -10,6 +11,7 @@ int RunVersion(const std::vector<std::string>& args) {
   if (int rc = ParseOrExit(flags, args); rc >= 0) return rc;
   std::printf("kiln 0.1.0 (C++%ld, %s %d.%d)\n", __cplusplus / 100 % 100, "gcc", __GNUC__,
               __GNUC_MINOR__);
+  std::printf("git revision %s\n", eval::GitRevision().c_str());
   return kExitOk;
 }
 

@@ -11,6 +11,7 @@ int RunTokenizer(const std::vector<std::string>& args);
 int RunTrain(const std::vector<std::string>& args);
 int RunSft(const std::vector<std::string>& args);
 int RunForward(const std::vector<std::string>& args);
+int RunEval(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
@@ -25,6 +26,8 @@ const std::vector<Command>& Commands() {
        &RunSft},
       {"forward", "a model's logits for token ids, or per-token losses of a text, as JSON",
        &RunForward},
+      {"eval", "evaluate a model on the suites (avg@k, pass@k, maj@k, CIs); --sweep for a run",
+       &RunEval},
   };
   return kCommands;
 }

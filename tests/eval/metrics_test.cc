@@ -18,6 +18,10 @@ TEST(PassAtK, HandComputed) {
   EXPECT_NEAR(*PassAtK(10, 3, 4), 1.0 - 35.0 / 210.0, 1e-15);  // 1 - C(7,4)/C(10,4)
   EXPECT_DOUBLE_EQ(*PassAtK(4, 1, 4), 1.0);             // k = n with one correct
   EXPECT_DOUBLE_EQ(*PassAtK(4, 0, 4), 0.0);             // k = n, none correct
+  EXPECT_DOUBLE_EQ(*PassAtK(4, 4, 4), 1.0);             // c = n, k = n
+  EXPECT_DOUBLE_EQ(*PassAtK(1, 1, 1), 1.0);
+  EXPECT_DOUBLE_EQ(*PassAtK(1, 0, 1), 0.0);
+  EXPECT_NEAR(*PassAtK(3, 1, 2), 1.0 - 1.0 / 3.0, 1e-15);   // 1 - C(2,2)/C(3,2)
   // Large n: no overflow (C(1000, 500) is ~1e299).
   EXPECT_NEAR(*PassAtK(1000, 1, 500), 0.5, 1e-12);
 }
@@ -31,6 +35,12 @@ TEST(PassAtK, BadArgumentsAreErrors) {
   EXPECT_FALSE(PassAtK(4, 1, 0).ok());
   EXPECT_FALSE(AvgAtK(0, 0).ok());
   EXPECT_DOUBLE_EQ(*AvgAtK(8, 2), 0.25);
+  EXPECT_DOUBLE_EQ(*AvgAtK(8, 0), 0.0);  // c = 0
+  EXPECT_DOUBLE_EQ(*AvgAtK(8, 8), 1.0);  // c = n
+  EXPECT_FALSE(AvgAtK(8, 9).ok());
+  auto big = PassAtK(3, 3, 10);  // k > n is an error even when every sample is correct
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().message(), "pass@k: k = 10 is larger than the number of samples n = 3");
 }
 
 TEST(MajAtK, VotesTiesAndNoAnswer) {
@@ -53,6 +63,21 @@ TEST(MajAtK, PermutationInvariant) {
     std::shuffle(votes.begin(), votes.end(), gen);
     EXPECT_EQ(MajAtK(votes), expect);
   }
+}
+
+TEST(MajAtK, TieRuleIsOrderIndependentUnderEveryPermutation) {
+  // Two answers tied at 2 votes ("=24" correct, "x" wrong) and one with 1: "=24" < "x" wins.
+  std::vector<Vote> votes = {{"x", false}, {"=24", true}, {"x", false}, {"=24", true}, {"y", false}};
+  std::sort(votes.begin(), votes.end(),
+            [](const Vote& a, const Vote& b) { return a.answer < b.answer; });
+  int perms = 0;
+  do {
+    EXPECT_EQ(MajAtK(votes), 1.0);
+    ++perms;
+  } while (std::next_permutation(votes.begin(), votes.end(), [](const Vote& a, const Vote& b) {
+    return a.answer < b.answer;
+  }));
+  EXPECT_EQ(perms, 30);  // 5! / (2! 2!)
 }
 
 TEST(Bootstrap, DeterministicAndSane) {
@@ -89,6 +114,20 @@ TEST(Sweep, DipAndRecovery) {
   ASSERT_TRUE(s->recovery_step.has_value());
   EXPECT_EQ(*s->recovery_step, 80);
   EXPECT_NEAR(s->final_gain, 0.10, 1e-12);
+}
+
+TEST(Sweep, RecoveryAtExactlyBaselineAndDipAtTheEnd) {
+  auto s = SummarizeSweep({0, 10, 20, 40}, {0.5, 0.25, 0.5, 0.75});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->min_step, 10);
+  EXPECT_DOUBLE_EQ(s->dip_depth, 0.25);
+  ASSERT_TRUE(s->recovery_step.has_value());
+  EXPECT_EQ(*s->recovery_step, 20);  // "at or above the baseline"
+  auto last = SummarizeSweep({0, 10, 20}, {0.5, 0.6, 0.25});
+  EXPECT_TRUE(last->dipped);
+  EXPECT_EQ(last->min_step, 20);
+  EXPECT_FALSE(last->recovery_step.has_value());
+  EXPECT_DOUBLE_EQ(last->final_gain, -0.25);
 }
 
 TEST(Sweep, NoDipAndNoRecovery) {
