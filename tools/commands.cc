@@ -15,7 +15,8 @@ int RunEval(const std::vector<std::string>& args);
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
-      {"demo", "train a small MLP with kiln's tensor stack (the quick-start main job)", &RunDemo},
+      {"demo", "the study in miniature: data, pretrain, SFT, checkpoint sweep, report (main job)",
+       &RunDemo},
       {"version", "print kiln's version and build facts", &RunVersion},
       {"data", "make task datasets, mixtures and statistics", &RunData},
       {"generate", "sample from a model folder", &RunGenerate},
