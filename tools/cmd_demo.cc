@@ -2,8 +2,6 @@
 // synthetic 3-arm spiral with kiln's tensor stack (Matmul, GELU, fused cross-entropy, AdamW), shows
 // a live progress line, and writes the loss curve (SVG) and a metrics JSONL. Same seed and flags:
 // the same bits, whatever the thread count (the final line prints a checksum of the weights).
-#include <omp.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +12,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "report/plot.h"
 #include "tools/run_util.h"
@@ -77,14 +76,14 @@ int RunDemo(const std::vector<std::string>& args) {
   flags.Int("points", &points, "points per class");
   flags.Double("lr", &lr, "AdamW learning rate");
   flags.Int("seed", &seed, "seed for data and initialization");
-  flags.Int("threads", &threads, "OpenMP threads (0 = all cores)");
+  flags.Int("threads", &threads, "threads (0 = all cores)");
   flags.String("out", &out, "output folder for loss.svg and metrics.jsonl");
   if (int rc = ParseOrExit(flags, args); rc >= 0) return rc;
   if (steps < 1 || hidden < 1 || points < 1 || lr <= 0) {
-    return Fail(absl::InvalidArgumentError(
-        "--steps, --hidden and --points must be >= 1 and --lr > 0"));
+    return Fail(
+        absl::InvalidArgumentError("--steps, --hidden and --points must be >= 1 and --lr > 0"));
   }
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
   if (ec) return Fail(absl::PermissionDeniedError("--out: cannot create folder '" + out + "'"));
@@ -96,6 +95,8 @@ int RunDemo(const std::vector<std::string>& args) {
       MakeParam({2, hidden}, 1.0, s + 1), MakeParam({hidden}, 0, 0),
       MakeParam({hidden, hidden}, 1.0 / std::sqrt(static_cast<double>(hidden)), s + 2),
       MakeParam({hidden}, 0, 0),
+      MakeParam({hidden, hidden}, 1.0 / std::sqrt(static_cast<double>(hidden)), s + 2),
+      MakeParam({hidden}, 0, 0),
       MakeParam({hidden, 3}, 1.0 / std::sqrt(static_cast<double>(hidden)), s + 3),
       MakeParam({3}, 0, 0)};
   auto forward = [&](const Tensor& in) {
@@ -104,10 +105,11 @@ int RunDemo(const std::vector<std::string>& args) {
     return Add(Matmul(h, params[4].value), params[5].value);
   };
 
-  std::printf("kiln demo: MLP 2-%lld-%lld-3 on a %lld-point spiral, %lld steps, %d threads, %s path\n",
-              static_cast<long long>(hidden), static_cast<long long>(hidden),
-              static_cast<long long>(points * 3), static_cast<long long>(steps),
-              omp_get_max_threads(), cpu::IsaName(cpu::ActiveIsa()));
+  std::printf(
+      "kiln demo: MLP 2-%lld-%lld-3 on a %lld-point spiral, %lld steps, %d threads, %s path\n",
+      static_cast<long long>(hidden), static_cast<long long>(hidden),
+      static_cast<long long>(points * 3), static_cast<long long>(steps), kiln::NumThreads(),
+      cpu::IsaName(cpu::ActiveIsa()));
   auto metrics = JsonlAppender::Open(out + "/metrics.jsonl", /*truncate=*/true);
   if (!metrics.ok()) return Fail(metrics.status());
   Progress progress("train", steps, "ex");
@@ -140,8 +142,7 @@ int RunDemo(const std::vector<std::string>& args) {
         !st.ok()) {
       return Fail(st);
     }
-    progress.Update(step, {{"loss", loss_v}, {"acc", acc}},
-                    static_cast<double>(step * points * 3));
+    progress.Update(step, {{"loss", loss_v}, {"acc", acc}}, static_cast<double>(step * points * 3));
   }
   progress.Finish();
   report::PlotOptions po;
