@@ -4,7 +4,6 @@
 // (saved activations + scratch, counted by a replaced aligned operator new) side by side.
 // Usage: attention_bench [T ...] (default 256 1024); KILN_BENCH_REPS=n (default 3).
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "cpu/attention.h"
 #include "cpu/gemm.h"
 
@@ -137,18 +137,19 @@ void UnfusedStep(const Shape& s, const Inputs& in, Grads& g, GemmFn gemm) {
   for (int64_t x = 0; x < bh; ++x) {
     gemm(t, t, hs, in.q.data() + x * th, hs, false, in.k.data() + x * th, hs, true, sc + x * tt, t);
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < bh * t; ++r) {
-    const int64_t i = r % t;
-    const float* srow = sc + r * t;
-    float* prow = p + r * t;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j <= i; ++j) mx = std::max(mx, srow[j] * scale);
-    float sum = 0;
-    for (int64_t j = 0; j <= i; ++j) sum += prow[j] = std::exp(srow[j] * scale - mx);
-    for (int64_t j = 0; j <= i; ++j) prow[j] /= sum;
-    for (int64_t j = i + 1; j < t; ++j) prow[j] = 0;
-  }
+  kiln::ParallelFor(bh * t, 1, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) {
+      const int64_t i = r % t;
+      const float* srow = sc + r * t;
+      float* prow = p + r * t;
+      float mx = -INFINITY;
+      for (int64_t j = 0; j <= i; ++j) mx = std::max(mx, srow[j] * scale);
+      float sum = 0;
+      for (int64_t j = 0; j <= i; ++j) sum += prow[j] = std::exp(srow[j] * scale - mx);
+      for (int64_t j = 0; j <= i; ++j) prow[j] /= sum;
+      for (int64_t j = i + 1; j < t; ++j) prow[j] = 0;
+    }
+  });
   FreeBuf(sc);
   for (int64_t x = 0; x < bh; ++x) {
     gemm(t, hs, t, p + x * tt, t, false, in.v.data() + x * th, hs, false, out + x * th, hs);
@@ -163,15 +164,16 @@ void UnfusedStep(const Shape& s, const Inputs& in, Grads& g, GemmFn gemm) {
     gemm(t, hs, t, p + x * tt, t, true, in.dout.data() + x * th, hs, false, g.dv.data() + x * th,
          hs);
   }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < bh * t; ++r) {
-    const float* prow = p + r * t;
-    const float* dprow = dp + r * t;
-    float* dsrow = ds + r * t;
-    float dsum = 0;
-    for (int64_t j = 0; j < t; ++j) dsum += prow[j] * dprow[j];
-    for (int64_t j = 0; j < t; ++j) dsrow[j] = scale * prow[j] * (dprow[j] - dsum);
-  }
+  kiln::ParallelFor(bh * t, 1, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) {
+      const float* prow = p + r * t;
+      const float* dprow = dp + r * t;
+      float* dsrow = ds + r * t;
+      float dsum = 0;
+      for (int64_t j = 0; j < t; ++j) dsum += prow[j] * dprow[j];
+      for (int64_t j = 0; j < t; ++j) dsrow[j] = scale * prow[j] * (dprow[j] - dsum);
+    }
+  });
   for (int64_t x = 0; x < bh; ++x) {
     gemm(t, hs, t, ds + x * tt, t, false, in.k.data() + x * th, hs, false, g.dq.data() + x * th,
          hs);
@@ -228,7 +230,7 @@ int main(int argc, char** argv) {
   const char* reps_env = std::getenv("KILN_BENCH_REPS");
   const int reps = reps_env ? std::max(1, std::atoi(reps_env)) : 3;
   std::printf("causal attention fwd+bwd, NH=12 HS=64 f32, %d threads, best of %d\n",
-              omp_get_max_threads(), reps);
+              kiln::NumThreads(), reps);
   std::printf("%5s %2s | %10s %12s | %10s %12s | %10s | %7s %8s | %9s\n", "T", "B", "fused ms",
               "fused mem", "kiln-gemm", "unfused mem", "blas-gemm", "t ratio", "mem ratio",
               "max diff");

@@ -2,7 +2,6 @@
 // yardstick: GFLOP/s of both and their ratio per shape, thread count and kiln ISA path. Row-major,
 // no transposes, C overwritten. `--quick` runs a subset; `--isa=avx2` one path only.
 #include <cblas.h>
-#include <omp.h>
 
 #include <chrono>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/isa.h"
 
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       // OpenBLAS's pthreads keep spinning for a while after a call and would steal the cores
       // from kiln's OpenMP threads (and libgomp's from OpenBLAS): let each side go idle first.
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      omp_set_num_threads(threads);
+      kiln::SetNumThreads(threads);
       for (auto isa : kiln::cpu::AvailableIsas()) {
         if (!only_isa.empty() && only_isa != kiln::cpu::IsaName(isa)) continue;
         if (isa == kiln::cpu::Isa::kGeneric && (big || quick)) continue;

@@ -11,7 +11,6 @@
 // a (B*T) x C x C shape of the model in the same run, so model FLOP/s can be read as a share of
 // what the BLAS reaches on this machine.
 #include <cblas.h>
-#include <omp.h>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -23,6 +22,7 @@
 
 #include "autograd/api.h"
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "nn/gpt.h"
 #include "optim/adamw.h"
@@ -117,7 +117,7 @@ std::vector<int32_t> Tokens(int64_t n, int64_t vocab, uint64_t seed) {
 
 int main(int argc, char** argv) {
   const Args a = Parse(argc, argv);
-  omp_set_num_threads(a.threads);
+  kiln::SetNumThreads(a.threads);
   const kiln::nn::GptConfig config = ConfigFor(a.model);
   kiln::nn::GptModel model(config);
   model.Init(1234);

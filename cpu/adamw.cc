@@ -5,11 +5,11 @@
 //   p += ((-lr / bc1) m) / (sqrt(v) / sqrt(bc2) + eps)
 // The bias corrections bc1 = 1 - b1^step, bc2 = 1 - b2^step are computed once per call in double
 // by the op layer (kmath, not std::pow).
-#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -36,19 +36,20 @@ void Step(const KernelArgs& args) {
   const T eps = static_cast<T>(args.fattr[3]);
   const T neg_step_size = static_cast<T>(-args.fattr[5]);
   const T bc2_sqrt = static_cast<T>(args.fattr[6]);
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    T pi = p[i];
-    if (do_decay) pi = pi * decay;
-    const T gi = g[i];
-    // PyTorch's lerp: self + w (end - self) for |w| < 0.5, else end - (end - self)(1 - w).
-    const T mi = lerp_low ? m[i] + w * (gi - m[i]) : gi - (gi - m[i]) * one_minus_w;
-    const T vi = v[i] * beta2 + (c2 * gi) * gi;
-    const T denom = std::sqrt(vi) / bc2_sqrt + eps;
-    p[i] = pi + (neg_step_size * mi) / denom;
-    m[i] = mi;
-    v[i] = vi;
-  }
+  kiln::ParallelForWork(n, 1, kParallelMin, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) {
+      T pi = p[i];
+      if (do_decay) pi = pi * decay;
+      const T gi = g[i];
+      // PyTorch's lerp: self + w (end - self) for |w| < 0.5, else end - (end - self)(1 - w).
+      const T mi = lerp_low ? m[i] + w * (gi - m[i]) : gi - (gi - m[i]) * one_minus_w;
+      const T vi = v[i] * beta2 + (c2 * gi) * gi;
+      const T denom = std::sqrt(vi) / bc2_sqrt + eps;
+      p[i] = pi + (neg_step_size * mi) / denom;
+      m[i] = mi;
+      v[i] = vi;
+    }
+  });
 }
 
 }  // namespace

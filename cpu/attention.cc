@@ -6,7 +6,6 @@
 #include "cpu/attention.h"
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -14,6 +13,7 @@
 #include <new>
 
 #include "base/kmath.h"
+#include "base/thread_pool.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
 namespace {
@@ -211,25 +211,29 @@ void Forward(const AttentionParams& p) {
   const int64_t nqb = (p.tq + kQueryBlock - 1) / kQueryBlock;
   const int64_t items = p.b * p.nh * nqb;
   DocRanges docs = MakeDocRanges(p.doc, p.doc_sb, p.b, p.tk);
-#pragma omp parallel
-  {
-    T* acc = Alloc<T>(p.hs);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t it = 0; it < items; ++it) {
-      const int64_t b = it / (p.nh * nqb), h = (it / nqb) % p.nh, qb = it % nqb;
-      const int64_t kvh = h / group;
-      const T* kh = k + b * p.k_sb + kvh * p.k_sh;
-      const T* vh = v + b * p.v_sb + kvh * p.v_sh;
-      const int64_t i1 = (qb + 1) * kQueryBlock < p.tq ? (qb + 1) * kQueryBlock : p.tq;
-      for (int64_t i = qb * kQueryBlock; i < i1; ++i) {
-        const int64_t pos = off + i;
-        ForwardRow(q + b * p.q_sb + h * p.q_sh + i * p.q_st, kh, p.k_st, vh, p.v_st, p.hs, scale,
-                   docs.Start(b, pos), pos, acc, out + b * p.out_sb + h * p.out_sh + i * p.out_st,
-                   lse ? lse + (b * p.nh + h) * p.tq + i : nullptr);
-      }
-    }
-    Free(acc);
-  }
+  // Work items are cheap to hand out but uneven (causal rows): the pool's static split is fine
+  // once there are several items per thread, and a single-query decode step has B * NH items.
+  kiln::ParallelForWork(
+      items, (p.tq < kQueryBlock ? p.tq : kQueryBlock) * p.tk * p.hs, 1 << 14,
+      [&](int64_t lo, int64_t hi) {
+        T acc_stack[256];
+        T* acc = p.hs <= 256 ? acc_stack : Alloc<T>(p.hs);
+        for (int64_t it = lo; it < hi; ++it) {
+          const int64_t b = it / (p.nh * nqb), h = (it / nqb) % p.nh, qb = it % nqb;
+          const int64_t kvh = h / group;
+          const T* kh = k + b * p.k_sb + kvh * p.k_sh;
+          const T* vh = v + b * p.v_sb + kvh * p.v_sh;
+          const int64_t i1 = (qb + 1) * kQueryBlock < p.tq ? (qb + 1) * kQueryBlock : p.tq;
+          for (int64_t i = qb * kQueryBlock; i < i1; ++i) {
+            const int64_t pos = off + i;
+            ForwardRow(q + b * p.q_sb + h * p.q_sh + i * p.q_st, kh, p.k_st, vh, p.v_st, p.hs,
+                       scale, docs.Start(b, pos), pos, acc,
+                       out + b * p.out_sb + h * p.out_sh + i * p.out_st,
+                       lse ? lse + (b * p.nh + h) * p.tq + i : nullptr);
+          }
+        }
+        if (acc != acc_stack) Free(acc);
+      });
   FreeDocRanges(docs);
 }
 
@@ -351,37 +355,41 @@ void Backward(const AttentionBackwardParams& p) {
   const int64_t nkb = (p.tk + kKeyBlock - 1) / kKeyBlock;
   const int64_t rows = p.b * p.nh * p.tq;
   DocRanges docs = MakeDocRanges(p.doc, p.doc_sb, p.b, p.tk);
-#pragma omp parallel
-  {
-    T* acc = Alloc<T>(p.hs);
-    T* dk_acc = Alloc<T>(kKeyBlock * p.hs);
-    T* dv_acc = Alloc<T>(kKeyBlock * p.hs);
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
+  kiln::ParallelForWork(rows, p.hs, 1 << 14, [&](int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
       const int64_t b = r / (p.nh * p.tq), h = (r / p.tq) % p.nh, i = r % p.tq;
       dd[r] = Dot(w.dout + b * p.dout_sb + h * p.dout_sh + i * p.dout_st,
                   w.out + b * p.out_sb + h * p.out_sh + i * p.out_st, p.hs);
     }
-    // (implicit barrier: every Di is ready)
-#pragma omp for schedule(dynamic, 1) nowait
-    for (int64_t it = 0; it < p.b * p.nh * nqb; ++it) {
-      const int64_t b = it / (p.nh * nqb), h = (it / nqb) % p.nh, qb = it % nqb;
-      const int64_t i1 = (qb + 1) * kQueryBlock < p.tq ? (qb + 1) * kQueryBlock : p.tq;
-      for (int64_t i = qb * kQueryBlock; i < i1; ++i) {
-        DqRow(p, w, b, h, i, docs.Start(b, off + i), off + i, acc);
-      }
-    }
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t it = 0; it < p.b * p.nkv * nkb; ++it) {
-      const int64_t b = it / (p.nkv * nkb), kvh = (it / nkb) % p.nkv, kb = it % nkb;
-      const int64_t j0 = kb * kKeyBlock;
-      const int64_t j1 = j0 + kKeyBlock < p.tk ? j0 + kKeyBlock : p.tk;
-      DkDvBlock(p, w, docs, b, kvh, j0, j1, dk_acc, dv_acc);
-    }
-    Free(acc);
-    Free(dk_acc);
-    Free(dv_acc);
-  }
+  });
+  // dQ items (query blocks) and dK / dV items (key blocks) in one loop: they write disjoint
+  // tensors and need every Di, which the loop above finished.
+  const int64_t n_dq = p.b * p.nh * nqb, n_dkv = p.b * p.nkv * nkb;
+  kiln::ParallelForWork(
+      n_dq + n_dkv, (p.tq < kQueryBlock ? p.tq : kQueryBlock) * p.tk * p.hs, 1 << 14,
+      [&](int64_t lo, int64_t hi) {
+        T* acc = Alloc<T>(p.hs);
+        T* dk_acc = Alloc<T>(kKeyBlock * p.hs);
+        T* dv_acc = Alloc<T>(kKeyBlock * p.hs);
+        for (int64_t it = lo; it < hi; ++it) {
+          if (it < n_dq) {
+            const int64_t b = it / (p.nh * nqb), h = (it / nqb) % p.nh, qb = it % nqb;
+            const int64_t i1 = (qb + 1) * kQueryBlock < p.tq ? (qb + 1) * kQueryBlock : p.tq;
+            for (int64_t i = qb * kQueryBlock; i < i1; ++i) {
+              DqRow(p, w, b, h, i, docs.Start(b, off + i), off + i, acc);
+            }
+          } else {
+            const int64_t jt = it - n_dq;
+            const int64_t b = jt / (p.nkv * nkb), kvh = (jt / nkb) % p.nkv, kb = jt % nkb;
+            const int64_t j0 = kb * kKeyBlock;
+            const int64_t j1 = j0 + kKeyBlock < p.tk ? j0 + kKeyBlock : p.tk;
+            DkDvBlock(p, w, docs, b, kvh, j0, j1, dk_acc, dv_acc);
+          }
+        }
+        Free(acc);
+        Free(dk_acc);
+        Free(dv_acc);
+      });
   FreeDocRanges(docs);
   Free(dd);
 }

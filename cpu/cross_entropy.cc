@@ -4,11 +4,11 @@
 //   grad_ij = g_i (exp(x_ij - lse_i) - ls/V - (1 - ls) [j == t_i])
 // Sums run in the fixed order of cpu/reduce.h with kmath's exp / log; ignored rows give loss 0 and
 // gradient 0. Targets were range-checked by the op layer (no out-of-bounds read here).
-#include <omp.h>
 
 #include <cstdint>
 
 #include "base/kmath.h"
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
 
@@ -33,25 +33,26 @@ void Forward(const KernelArgs& args) {
   const double ls = args.fattr[0];
   const T keep = static_cast<T>(1.0 - ls);
   const T spread = static_cast<T>(ls / static_cast<double>(v));
-#pragma omp parallel for schedule(static) if (n * v >= kParallelMin && n > 1)
-  for (int64_t i = 0; i < n; ++i) {
-    const T* x = xp + i * rs;
-    const T m = reduce::RowMax(x, v);
-    T lse = m;
-    if (m - m == T(0)) {
-      lse =
-          m + kmath::Log(reduce::RowSum<T>(v, [x, m](int64_t j) { return kmath::Exp(x[j] - m); }));
+  kiln::ParallelForWork(n, v, kParallelMin, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) {
+      const T* x = xp + i * rs;
+      const T m = reduce::RowMax(x, v);
+      T lse = m;
+      if (m - m == T(0)) {
+        lse = m +
+              kmath::Log(reduce::RowSum<T>(v, [x, m](int64_t j) { return kmath::Exp(x[j] - m); }));
+      }
+      lse_out[i] = lse;
+      const int64_t t = Target(args.in[1], i);
+      if (t == ignore) {
+        loss[i] = T(0);
+        continue;
+      }
+      T l = lse - keep * x[t];
+      if (ls != 0.0) l = l - spread * reduce::RowSum<T>(v, [x](int64_t j) { return x[j]; });
+      loss[i] = l;
     }
-    lse_out[i] = lse;
-    const int64_t t = Target(args.in[1], i);
-    if (t == ignore) {
-      loss[i] = T(0);
-      continue;
-    }
-    T l = lse - keep * x[t];
-    if (ls != 0.0) l = l - spread * reduce::RowSum<T>(v, [x](int64_t j) { return x[j]; });
-    loss[i] = l;
-  }
+  });
 }
 
 template <typename T>
@@ -66,23 +67,24 @@ void Backward(const KernelArgs& args) {
   const double ls = args.fattr[0];
   const T keep = static_cast<T>(1.0 - ls);
   const T spread = static_cast<T>(ls / static_cast<double>(v));
-#pragma omp parallel for schedule(static) if (n * v >= kParallelMin && n > 1)
-  for (int64_t i = 0; i < n; ++i) {
-    const T* x = xp + i * rs;
-    T* gx = gxp + i * v;
-    const int64_t t = Target(args.in[1], i);
-    if (t == ignore) {
-      for (int64_t j = 0; j < v; ++j) gx[j] = T(0);
-      continue;
+  kiln::ParallelForWork(n, v, kParallelMin, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) {
+      const T* x = xp + i * rs;
+      T* gx = gxp + i * v;
+      const int64_t t = Target(args.in[1], i);
+      if (t == ignore) {
+        for (int64_t j = 0; j < v; ++j) gx[j] = T(0);
+        continue;
+      }
+      const T gi = g[i], l = lse[i];
+      for (int64_t j = 0; j < v; ++j) {
+        T d = kmath::Exp(x[j] - l);
+        if (ls != 0.0) d = d - spread;
+        if (j == t) d = d - keep;
+        gx[j] = gi * d;
+      }
     }
-    const T gi = g[i], l = lse[i];
-    for (int64_t j = 0; j < v; ++j) {
-      T d = kmath::Exp(x[j] - l);
-      if (ls != 0.0) d = d - spread;
-      if (j == t) d = d - keep;
-      gx[j] = gi * d;
-    }
-  }
+  });
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "tensor/dtype.h"
 
@@ -20,12 +21,13 @@ void DropoutAs(const KernelArgs& args) {
   const uint64_t offset = static_cast<uint64_t>(args.iattr[1]);
   const double p = args.fattr[0];
   const T scale = static_cast<T>(p < 1.0 ? 1.0 / (1.0 - p) : 0.0);
-#pragma omp parallel for schedule(static) if (n >= 2048)
-  for (int64_t i = 0; i < n; ++i) {
-    double u =
-        static_cast<double>(UniformFromBits(Philox(seed, offset + static_cast<uint64_t>(i)).v[0]));
-    y[i] = u >= p ? x[i] * scale : T(0);
-  }
+  kiln::ParallelForWork(n, 1, 2048, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) {
+      double u = static_cast<double>(
+          UniformFromBits(Philox(seed, offset + static_cast<uint64_t>(i)).v[0]));
+      y[i] = u >= p ? x[i] * scale : T(0);
+    }
+  });
 }
 
 }  // namespace

@@ -5,10 +5,9 @@
 // by the caller's functor, so the bits never depend on the thread count or on the chunking.
 #pragma once
 
-#include <omp.h>
-
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "ops/kernel_args.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -55,8 +54,8 @@ inline StridedLoop<N> MakeLoop(const KArray* const (&ops)[N]) {
   return l;
 }
 
-// Elements per work item, and the size below which the walk stays on one thread. Scheduling
-// only: any values give the same bits.
+// Elements per work item, and the work each thread needs before the walk uses more than one.
+// Scheduling only: any values give the same bits.
 inline constexpr int64_t kWalkChunk = 1024;
 inline constexpr int64_t kWalkParallelMin = 2048;
 
@@ -71,22 +70,24 @@ inline void ForEachPiece(const StridedLoop<N>& l, Fn&& fn) {
   const int64_t rows = l.numel / inner;
   const int64_t per_row = (inner + kWalkChunk - 1) / kWalkChunk;
   const int64_t items = rows * per_row;
-#pragma omp parallel for schedule(static) if (l.numel >= kWalkParallelMin)
-  for (int64_t it = 0; it < items; ++it) {
-    int64_t row = it / per_row, start = (it % per_row) * kWalkChunk;
-    int64_t off[N], step[N];
-    for (int k = 0; k < N; ++k) {
-      off[k] = start * l.strides[k][last];
-      step[k] = l.strides[k][last];
-    }
-    for (int d = last - 1; d >= 0; --d) {
-      int64_t i = row % l.sizes[d];
-      row /= l.sizes[d];
-      for (int k = 0; k < N; ++k) off[k] += i * l.strides[k][d];
-    }
-    int64_t n = inner - start < kWalkChunk ? inner - start : kWalkChunk;
-    fn(static_cast<const int64_t*>(off), static_cast<const int64_t*>(step), n);
-  }
+  kiln::ParallelForWork(
+      items, l.numel / items, kWalkParallelMin, [&](int64_t it_lo, int64_t it_hi) {
+        for (int64_t it = it_lo; it < it_hi; ++it) {
+          int64_t row = it / per_row, start = (it % per_row) * kWalkChunk;
+          int64_t off[N], step[N];
+          for (int k = 0; k < N; ++k) {
+            off[k] = start * l.strides[k][last];
+            step[k] = l.strides[k][last];
+          }
+          for (int d = last - 1; d >= 0; --d) {
+            int64_t i = row % l.sizes[d];
+            row /= l.sizes[d];
+            for (int k = 0; k < N; ++k) off[k] += i * l.strides[k][d];
+          }
+          int64_t n = inner - start < kWalkChunk ? inner - start : kWalkChunk;
+          fn(static_cast<const int64_t*>(off), static_cast<const int64_t*>(step), n);
+        }
+      });
 }
 
 // Strided copy of one operand into another of the same shape, by element size (any dtype).
@@ -108,10 +109,18 @@ inline void CopyAs(const KArray& dst, const KArray& src) {
 
 inline void StridedCopy(const KArray& dst, const KArray& src, int64_t element_size) {
   switch (element_size) {
-    case 1: CopyAs<uint8_t>(dst, src); break;
-    case 2: CopyAs<uint16_t>(dst, src); break;
-    case 4: CopyAs<uint32_t>(dst, src); break;
-    default: CopyAs<uint64_t>(dst, src); break;
+    case 1:
+      CopyAs<uint8_t>(dst, src);
+      break;
+    case 2:
+      CopyAs<uint16_t>(dst, src);
+      break;
+    case 4:
+      CopyAs<uint32_t>(dst, src);
+      break;
+    default:
+      CopyAs<uint64_t>(dst, src);
+      break;
   }
 }
 

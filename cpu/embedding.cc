@@ -4,6 +4,7 @@
 // the same order whatever the thread count or ISA path.
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "tensor/dtype.h"
 
@@ -26,16 +27,17 @@ void EmbeddingAs(const KernelArgs& args) {
   const int64_t ws0 = w.strides[0], ws1 = w.strides[1];
   const T* wp = static_cast<const T*>(w.data);
   T* out = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (n * c >= 2048)
-  for (int64_t t = 0; t < n; ++t) {
-    const T* row = wp + IdAt<I>(ids, t) * ws0;
-    T* o = out + t * c;
-    if (ws1 == 1) {
-      for (int64_t j = 0; j < c; ++j) o[j] = row[j];
-    } else {
-      for (int64_t j = 0; j < c; ++j) o[j] = row[j * ws1];
+  kiln::ParallelForWork(n, c, 2048, [&](int64_t t_lo, int64_t t_hi) {
+    for (int64_t t = t_lo; t < t_hi; ++t) {
+      const T* row = wp + IdAt<I>(ids, t) * ws0;
+      T* o = out + t * c;
+      if (ws1 == 1) {
+        for (int64_t j = 0; j < c; ++j) o[j] = row[j];
+      } else {
+        for (int64_t j = 0; j < c; ++j) o[j] = row[j * ws1];
+      }
     }
-  }
+  });
 }
 
 template <typename T, typename I>
@@ -46,23 +48,25 @@ void EmbeddingBackwardAs(const KernelArgs& args) {
   const int64_t gs0 = g.strides[0], gs1 = g.strides[1];
   const T* gp = static_cast<const T*>(g.data);
   T* gw = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (v * c >= 2048)
-  for (int64_t i = 0; i < v * c; ++i) gw[i] = T(0);
+  kiln::ParallelForWork(v * c, 1, 2048, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) gw[i] = T(0);
+  });
   const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static) if (n * c >= 2048)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t c0 = b * kChannelBlock;
-    const int64_t c1 = c0 + kChannelBlock < c ? c0 + kChannelBlock : c;
-    for (int64_t t = 0; t < n; ++t) {
-      T* row = gw + IdAt<I>(ids, t) * c;
-      const T* src = gp + t * gs0;
-      if (gs1 == 1) {
-        for (int64_t j = c0; j < c1; ++j) row[j] += src[j];
-      } else {
-        for (int64_t j = c0; j < c1; ++j) row[j] += src[j * gs1];
+  kiln::ParallelForWork(blocks, n * kChannelBlock, 2048, [&](int64_t b_lo, int64_t b_hi) {
+    for (int64_t b = b_lo; b < b_hi; ++b) {
+      const int64_t c0 = b * kChannelBlock;
+      const int64_t c1 = c0 + kChannelBlock < c ? c0 + kChannelBlock : c;
+      for (int64_t t = 0; t < n; ++t) {
+        T* row = gw + IdAt<I>(ids, t) * c;
+        const T* src = gp + t * gs0;
+        if (gs1 == 1) {
+          for (int64_t j = c0; j < c1; ++j) row[j] += src[j];
+        } else {
+          for (int64_t j = c0; j < c1; ++j) row[j] += src[j * gs1];
+        }
       }
     }
-  }
+  });
 }
 
 template <typename T>

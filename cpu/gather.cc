@@ -4,6 +4,7 @@
 // the same order whatever the thread count or ISA path.
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "cpu/elementwise.h"
 #include "cpu/kernels.h"
 #include "tensor/dtype.h"
@@ -50,8 +51,9 @@ void GatherBackwardAs(const KernelArgs& args) {
   const T* g = static_cast<const T*>(grad.data);
   int64_t gx_numel = 1;
   for (int d = 0; d < gx_full.ndim; ++d) gx_numel *= gx_full.sizes[d];
-#pragma omp parallel for schedule(static) if (gx_numel >= kWalkParallelMin)
-  for (int64_t i = 0; i < gx_numel; ++i) gx[i] = T(0);
+  kiln::ParallelForWork(gx_numel, 1, kWalkParallelMin, [&](int64_t i_lo, int64_t i_hi) {
+    for (int64_t i = i_lo; i < i_hi; ++i) gx[i] = T(0);
+  });
 
   // Lines: the index shape with `dim` collapsed to 1, walked over (grad_x, index, grad).
   KArray lines_gx = gx_full, lines_index = index, lines_grad = grad;
@@ -90,10 +92,18 @@ void GatherBackwardValues(const KernelArgs& args) {
 // iattr[0] = dim, iattr[1] = x's stride along dim.
 void Gather(const KernelArgs& args) {
   switch (DTypeSize(args.in[0].dtype)) {
-    case 1: GatherValues<uint8_t>(args); break;
-    case 2: GatherValues<uint16_t>(args); break;
-    case 4: GatherValues<uint32_t>(args); break;
-    default: GatherValues<uint64_t>(args); break;
+    case 1:
+      GatherValues<uint8_t>(args);
+      break;
+    case 2:
+      GatherValues<uint16_t>(args);
+      break;
+    case 4:
+      GatherValues<uint32_t>(args);
+      break;
+    default:
+      GatherValues<uint64_t>(args);
+      break;
   }
 }
 

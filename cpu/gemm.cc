@@ -6,12 +6,13 @@
 #include "cpu/gemm.h"
 
 #include <immintrin.h>
-#include <omp.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
+
+#include "base/thread_pool.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
 namespace {
@@ -338,30 +339,31 @@ void GemmSmallM(const P& p, int nt) {
     a_group = kMR * k;
   }
   const int64_t chunks = CeilDiv(n, width);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int64_t q = 0; q < chunks; ++q) {
-    const int64_t j = q * width;
-    const int ncols = static_cast<int>(Min(width, n - j));
-    const bool full = ncols == width;
-    for (int64_t i = 0; i < m; i += kMR) {
-      const int rows = static_cast<int>(Min(kMR, m - i));
-      const T* ai = a + (i / kMR) * a_group;
-      T* c = p.c + i * p.ldc + j;
-      if (one_group && full) {
-        SmallKernelRows<Tr, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
-                                       p.accumulate);
-      } else if (one_group) {
-        SmallKernelRows<Tr, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
-                                        p.accumulate);
-      } else if (full) {
-        KernelRows<Tr, kNV, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
-                                       p.accumulate);
-      } else {
-        KernelRows<Tr, kNV, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
-                                        p.accumulate);
+  kiln::ParallelFor(chunks, CeilDiv(chunks, nt), [&](int64_t q_lo, int64_t q_hi) {
+    for (int64_t q = q_lo; q < q_hi; ++q) {
+      const int64_t j = q * width;
+      const int ncols = static_cast<int>(Min(width, n - j));
+      const bool full = ncols == width;
+      for (int64_t i = 0; i < m; i += kMR) {
+        const int rows = static_cast<int>(Min(kMR, m - i));
+        const T* ai = a + (i / kMR) * a_group;
+        T* c = p.c + i * p.ldc + j;
+        if (one_group && full) {
+          SmallKernelRows<Tr, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                         p.accumulate);
+        } else if (one_group) {
+          SmallKernelRows<Tr, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                          p.accumulate);
+        } else if (full) {
+          KernelRows<Tr, kNV, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                         p.accumulate);
+        } else {
+          KernelRows<Tr, kNV, false, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
+                                          p.accumulate);
+        }
       }
     }
-  }
+  });
 }
 
 template <typename Tr, typename P>
@@ -382,7 +384,7 @@ void Gemm(const P& p) {
   // Threads only where the work pays for waking them (~2 MFLOP each): a fork/join costs a few
   // microseconds on a quiet machine and far more when the cores are shared.
   const int64_t want = m * n * k / (1 << 20) + 1;
-  const int max_threads = omp_get_max_threads();
+  const int max_threads = kiln::NumThreads();
   const int nt = static_cast<int>(want < max_threads ? want : max_threads);
   if (m <= kSmallMaxGroups * kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
 
@@ -395,10 +397,7 @@ void Gemm(const P& p) {
   const int64_t per_thread = (kc_max * nc_max + mc_max * kc_max + 15) & ~int64_t(15);
   T* const buf = static_cast<T*>(tl_scratch.Get(nt * per_thread * sizeof(T)));
 
-#pragma omp parallel num_threads(nt)
-  {
-    const int tid = omp_get_thread_num();
-    const int nthreads = omp_get_num_threads();
+  kiln::ParallelRun(nt, [&](int tid, int nthreads) {
     T* const b_buf = buf + tid * per_thread;
     T* const a_buf = b_buf + kc_max * nc_max;
     const int64_t mtiles = CeilDiv(m, kMR);
@@ -439,7 +438,7 @@ void Gemm(const P& p) {
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace

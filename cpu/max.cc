@@ -1,10 +1,10 @@
 // Max and MaxBackward kernels over the rows of a (rows, R) matrix. A max is exact in any order;
 // the gradient is split evenly among the elements equal to the max (ties share it), and a row
 // whose max is NaN gets no gradient (no element compares equal to NaN).
-#include <omp.h>
 
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
 
@@ -19,8 +19,9 @@ void MaxRows(const KernelArgs& args) {
   const int64_t rows = x.sizes[0], n = x.sizes[1], rs = x.strides[0];
   const T* xp = static_cast<const T*>(x.data);
   T* out = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) out[r] = reduce::RowMax(xp + r * rs, n);
+  kiln::ParallelForWork(rows, n, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) out[r] = reduce::RowMax(xp + r * rs, n);
+  });
 }
 
 template <typename T>
@@ -31,16 +32,17 @@ void MaxBackwardRows(const KernelArgs& args) {
   const T* mx = static_cast<const T*>(args.in[1].data);
   const T* g = static_cast<const T*>(args.in[2].data);
   T* gx = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = xp + r * rs;
-    T* grow = gx + r * n;
-    const T m = mx[r];
-    int64_t ties = 0;
-    for (int64_t j = 0; j < n; ++j) ties += row[j] == m ? 1 : 0;
-    const T share = ties > 0 ? g[r] / static_cast<T>(ties) : T(0);
-    for (int64_t j = 0; j < n; ++j) grow[j] = row[j] == m ? share : T(0);
-  }
+  kiln::ParallelForWork(rows, n, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) {
+      const T* row = xp + r * rs;
+      T* grow = gx + r * n;
+      const T m = mx[r];
+      int64_t ties = 0;
+      for (int64_t j = 0; j < n; ++j) ties += row[j] == m ? 1 : 0;
+      const T share = ties > 0 ? g[r] / static_cast<T>(ties) : T(0);
+      for (int64_t j = 0; j < n; ++j) grow[j] = row[j] == m ? share : T(0);
+    }
+  });
 }
 
 }  // namespace

@@ -2,11 +2,11 @@
 // (x_i, x_{i+HS/2}) is rotated by angle = pos * theta^(-2i/HS). Angles, cos and sin are computed
 // in double with kmath (the same bits on every machine) and rounded once to the tensor's dtype;
 // inverse = 1 negates the sine (rotation by -angle), which is exactly the transpose: the backward.
-#include <omp.h>
 
 #include <cstdint>
 
 #include "base/kmath.h"
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
 
@@ -31,11 +31,9 @@ void RopeImpl(const KernelArgs& args) {
     freq[i] = kmath::PowPositive(theta, -(2.0 * static_cast<double>(i)) / static_cast<double>(hs));
   }
   const int64_t nbt = nb * nt;
-#pragma omp parallel if (nbt * nh * hs >= kParallelMin && nbt > 1)
-  {
+  kiln::ParallelForWork(nbt, nh * hs, kParallelMin, [&](int64_t bt_lo, int64_t bt_hi) {
     T* cs = reduce::Alloc<T>(2 * half);  // cos[0, half), sin[half, 2 half)
-#pragma omp for schedule(static)
-    for (int64_t bt = 0; bt < nbt; ++bt) {
+    for (int64_t bt = bt_lo; bt < bt_hi; ++bt) {
       const int64_t b = bt / nt, t = bt % nt;
       const double p = static_cast<double>(pp[b * pos.strides[0] + t * pos.strides[1]]);
       for (int64_t i = 0; i < half; ++i) {
@@ -55,7 +53,7 @@ void RopeImpl(const KernelArgs& args) {
       }
     }
     reduce::Free(cs);
-  }
+  });
   reduce::Free(freq);
 }
 

@@ -2,11 +2,11 @@
 //   softmax_j = e_j / s,  log_softmax_j = (x_j - m) - log(s),  e_j = exp(x_j - m), s = sum_j e_j,
 // with m the row max, s summed in the fixed order of cpu/reduce.h and kmath's exp / log, so the
 // bits do not depend on the ISA path or the thread count. A row of all -inf gives NaN (as PyTorch).
-#include <omp.h>
 
 #include <cstdint>
 
 #include "base/kmath.h"
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
 
@@ -21,21 +21,22 @@ void SoftmaxRows(const KernelArgs& args) {
   const int64_t rows = x.sizes[0], n = x.sizes[1], rs = x.strides[0];
   const T* xp = static_cast<const T*>(x.data);
   T* yp = static_cast<T*>(args.out[0].data);
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = xp + r * rs;
-    T* y = yp + r * n;
-    const T m = reduce::RowMax(row, n);
-    if constexpr (kLog) {
-      const T s = reduce::RowSum<T>(n, [row, m](int64_t j) { return kmath::Exp(row[j] - m); });
-      const T lse = kmath::Log(s);
-      for (int64_t j = 0; j < n; ++j) y[j] = (row[j] - m) - lse;
-    } else {
-      for (int64_t j = 0; j < n; ++j) y[j] = kmath::Exp(row[j] - m);
-      const T s = reduce::RowSum<T>(n, [y](int64_t j) { return y[j]; });
-      for (int64_t j = 0; j < n; ++j) y[j] = y[j] / s;
+  kiln::ParallelForWork(rows, n, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) {
+      const T* row = xp + r * rs;
+      T* y = yp + r * n;
+      const T m = reduce::RowMax(row, n);
+      if constexpr (kLog) {
+        const T s = reduce::RowSum<T>(n, [row, m](int64_t j) { return kmath::Exp(row[j] - m); });
+        const T lse = kmath::Log(s);
+        for (int64_t j = 0; j < n; ++j) y[j] = (row[j] - m) - lse;
+      } else {
+        for (int64_t j = 0; j < n; ++j) y[j] = kmath::Exp(row[j] - m);
+        const T s = reduce::RowSum<T>(n, [y](int64_t j) { return y[j]; });
+        for (int64_t j = 0; j < n; ++j) y[j] = y[j] / s;
+      }
     }
-  }
+  });
 }
 
 }  // namespace

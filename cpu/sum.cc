@@ -1,10 +1,10 @@
 // Sum and Mean kernels: each row of a (rows, R) matrix reduced in the fixed order of cpu/reduce.h.
 // Threads split rows; a few very long rows (a full reduction of a big tensor) split into kBlock
 // blocks instead, whose partials are combined by the same tree, so both paths give the same bits.
-#include <omp.h>
 
 #include <cstdint>
 
+#include "base/thread_pool.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
 
@@ -27,21 +27,23 @@ void SumRows(const KernelArgs& args, T divisor) {
     for (int64_t r = 0; r < rows; ++r) {
       const T* row = xp + r * rs;
       auto f = [row](int64_t j) { return row[j]; };
-#pragma omp parallel for schedule(static)
-      for (int64_t b = 0; b < nb; ++b) {
-        const int64_t s = b * reduce::kBlock;
-        part[b] = reduce::BlockSum<T>(s, n - s < reduce::kBlock ? n - s : reduce::kBlock, f);
-      }
+      kiln::ParallelFor(nb, 1, [&](int64_t b_lo, int64_t b_hi) {
+        for (int64_t b = b_lo; b < b_hi; ++b) {
+          const int64_t s = b * reduce::kBlock;
+          part[b] = reduce::BlockSum<T>(s, n - s < reduce::kBlock ? n - s : reduce::kBlock, f);
+        }
+      });
       out[r] = reduce::TreeCombine(part, 0, nb) / divisor;
     }
     reduce::Free(part);
     return;
   }
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin && rows > 1)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = xp + r * rs;
-    out[r] = reduce::RowSum<T>(n, [row](int64_t j) { return row[j]; }) / divisor;
-  }
+  kiln::ParallelForWork(rows, n, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
+    for (int64_t r = r_lo; r < r_hi; ++r) {
+      const T* row = xp + r * rs;
+      out[r] = reduce::RowSum<T>(n, [row](int64_t j) { return row[j]; }) / divisor;
+    }
+  });
 }
 
 template <typename T>

@@ -17,6 +17,7 @@
 #include "base/check.h"
 #include "base/file.h"
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "tasks/arith.h"
 
 namespace kiln::data {
@@ -54,14 +55,15 @@ absl::StatusOr<std::vector<Record>> BuildAll(int64_t n,
                                              const std::function<Record(int64_t)>& build) {
   std::vector<Record> out(n);
   std::vector<std::string> errors(n);
-#pragma omp parallel for schedule(dynamic, 64)
-  for (int64_t i = 0; i < n; ++i) {
-    try {
-      out[i] = build(i);
-    } catch (const std::exception& e) {
-      errors[i] = e.what();
+  kiln::ParallelFor(n, 64, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      try {
+        out[i] = build(i);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
     }
-  }
+  });
   for (int64_t i = 0; i < n; ++i) {
     if (!errors[i].empty()) {
       return absl::InternalError(absl::StrCat("record ", i, ": ", errors[i]));

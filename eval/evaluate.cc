@@ -1,6 +1,6 @@
 #include "eval/evaluate.h"
 
-#include <omp.h>
+#include "base/thread_pool.h"
 
 #include <algorithm>
 #include <cmath>
@@ -518,7 +518,7 @@ absl::StatusOr<EvalResult> EvaluateLoaded(const nn::GptModel& model, const data:
       {"model", label},
       {"dtype", "f32"},
       {"kiln_revision", GitRevision()},
-      {"threads", omp_get_max_threads()},
+      {"threads", kiln::NumThreads()},
       {"batch_size", config.batch_size},
       {"timings", {{"prompts_s", secs(t0, t1)},
                    {"sampling_s", secs(t1, t2)},

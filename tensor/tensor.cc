@@ -6,26 +6,36 @@
 #include <cstring>
 
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "tensor/element.h"
 
 namespace kiln {
 
 const char* DTypeName(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF64: return "f64";
-    case DType::kBF16: return "bf16";
-    case DType::kF16: return "f16";
-    case DType::kI32: return "i32";
-    case DType::kI64: return "i64";
-    case DType::kU8: return "u8";
-    case DType::kBool: return "bool";
+    case DType::kF32:
+      return "f32";
+    case DType::kF64:
+      return "f64";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kF16:
+      return "f16";
+    case DType::kI32:
+      return "i32";
+    case DType::kI64:
+      return "i64";
+    case DType::kU8:
+      return "u8";
+    case DType::kBool:
+      return "bool";
   }
   return "?";
 }
 
 Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t s : shape) KILN_CHECK(s >= 0) << "Empty: negative size in shape " << ShapeToString(shape);
+  for (int64_t s : shape)
+    KILN_CHECK(s >= 0) << "Empty: negative size in shape " << ShapeToString(shape);
   KILN_CHECK(device.type == Device::kCPU)
       << "Empty: device " << device.ToString() << " is not available in this build";
   auto impl = std::make_shared<TensorImpl>();
@@ -37,8 +47,8 @@ Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tensor::MakeView(std::shared_ptr<Storage> storage, int64_t offset, Shape sizes, Shape strides,
-                        DType dtype) {
+Tensor Tensor::MakeView(std::shared_ptr<Storage> storage, int64_t offset, Shape sizes,
+                        Shape strides, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->offset = offset;
@@ -66,9 +76,8 @@ std::vector<T> Tensor::ToVector() const {
   const char* base = static_cast<const char*>(storage()->data());
   int64_t esize = DTypeSize(dtype());
   size_t i = 0;
-  ForEachOffset(shape(), strides(), offset(), [&](int64_t off) {
-    out[i++] = ReadElement<T>(base + off * esize, dtype());
-  });
+  ForEachOffset(shape(), strides(), offset(),
+                [&](int64_t off) { out[i++] = ReadElement<T>(base + off * esize, dtype()); });
   return out;
 }
 
@@ -132,9 +141,7 @@ void Tensor::set_grad(const Tensor& g) const {
   MutableAutogradMeta().grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 
-Tensor Tensor::Detach() const {
-  return MakeView(storage(), offset(), shape(), strides(), dtype());
-}
+Tensor Tensor::Detach() const { return MakeView(storage(), offset(), shape(), strides(), dtype()); }
 
 Tensor Zeros(const Shape& shape, DType dtype) { return Full(shape, 0.0, dtype); }
 Tensor Ones(const Shape& shape, DType dtype) { return Full(shape, 1.0, dtype); }
@@ -166,15 +173,17 @@ Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
   int64_t n = t.numel();
   if (dtype == DType::kF32) {
     float* p = t.data<float>();
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) p[i] = UniformFromBits(Philox(seed, offset + i).v[0]);
+    kiln::ParallelForWork(n, 1, 4096, [&](int64_t i_lo, int64_t i_hi) {
+      for (int64_t i = i_lo; i < i_hi; ++i) p[i] = UniformFromBits(Philox(seed, offset + i).v[0]);
+    });
   } else {
     double* p = t.data<double>();
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      auto b = Philox(seed, offset + i);
-      p[i] = UniformDoubleFromBits(b.v[0], b.v[1]) - 0x1p-53;
-    }
+    kiln::ParallelForWork(n, 1, 4096, [&](int64_t i_lo, int64_t i_hi) {
+      for (int64_t i = i_lo; i < i_hi; ++i) {
+        auto b = Philox(seed, offset + i);
+        p[i] = UniformDoubleFromBits(b.v[0], b.v[1]) - 0x1p-53;
+      }
+    });
   }
   return t;
 }
@@ -186,12 +195,15 @@ Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
   int64_t n = t.numel();
   if (dtype == DType::kF32) {
     float* p = t.data<float>();
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(NormalFromBlock(Philox(seed, offset + i)));
+    kiln::ParallelForWork(n, 1, 4096, [&](int64_t i_lo, int64_t i_hi) {
+      for (int64_t i = i_lo; i < i_hi; ++i)
+        p[i] = static_cast<float>(NormalFromBlock(Philox(seed, offset + i)));
+    });
   } else {
     double* p = t.data<double>();
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) p[i] = NormalFromBlock(Philox(seed, offset + i));
+    kiln::ParallelForWork(n, 1, 4096, [&](int64_t i_lo, int64_t i_hi) {
+      for (int64_t i = i_lo; i < i_hi; ++i) p[i] = NormalFromBlock(Philox(seed, offset + i));
+    });
   }
   return t;
 }
@@ -208,8 +220,8 @@ Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype)
   return t;
 }
 
-#define KILN_TENSOR_INSTANTIATE(T)                                          \
-  template std::vector<T> Tensor::ToVector<T>() const;                      \
+#define KILN_TENSOR_INSTANTIATE(T)                     \
+  template std::vector<T> Tensor::ToVector<T>() const; \
   template Tensor FromVector<T>(const std::vector<T>&, const Shape&, DType);
 KILN_TENSOR_INSTANTIATE(float)
 KILN_TENSOR_INSTANTIATE(double)

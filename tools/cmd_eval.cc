@@ -1,7 +1,7 @@
 // `kiln eval`: evaluate a model folder on the suites (countdown, cross_domain, instruction,
 // safety), or with --sweep every checkpoint of a `kiln sft` run (eval/evaluate.h, eval/sweep_run.h,
 // docs/eval.md).
-#include <omp.h>
+#include "base/thread_pool.h"
 
 #include <cstdio>
 
@@ -79,7 +79,7 @@ int RunEval(const std::vector<std::string>& args) {
   if (set("bootstrap_resamples")) c.bootstrap_resamples = resamples;
   if (auto s = c.Validate(); !s.ok()) return Usage(std::string(s.message()));
   if (threads < 0) return Usage(absl::StrCat("--threads: must be >= 0, got ", threads));
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
 
   if (!sweep_dir.empty()) {
     auto summary = eval::RunSweep(sweep_dir, c, out, quiet);

@@ -2,8 +2,6 @@
 // given token ids and writes the logits as JSON {"logits": [[...], ...]} (T rows of V floats,
 // %.9g so every f32 round-trips), for comparing kiln with other implementations; or, with
 // --per-token, the log-probability and loss of every token of a text.
-#include <omp.h>
-
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +14,7 @@
 #include "autograd/api.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "base/thread_pool.h"
 #include "data/tokenizer.h"
 #include "nn/model_io.h"
 #include "train/train_config.h"
@@ -54,8 +53,8 @@ int RunLogits(const nn::GptModel& model, const std::string& ids_flag, const std:
   for (absl::string_view part : absl::StrSplit(ids_flag, ',')) {
     int64_t id;
     if (!absl::SimpleAtoi(part, &id)) {
-      return Usage(absl::StrCat("--ids: expected comma-separated integers, got '",
-                                std::string(part), "'"));
+      return Usage(
+          absl::StrCat("--ids: expected comma-separated integers, got '", std::string(part), "'"));
     }
     if (id < 0 || id >= c.vocab_size) {
       return Usage(absl::StrCat("--ids: id ", id, " is outside the model's vocabulary [0, ",
@@ -65,8 +64,7 @@ int RunLogits(const nn::GptModel& model, const std::string& ids_flag, const std:
   }
   const int64_t t = static_cast<int64_t>(ids.size());
   if (t > c.max_positions) {
-    return Usage(absl::StrCat("--ids: ", t, " ids, the model has ", c.max_positions,
-                              " positions"));
+    return Usage(absl::StrCat("--ids: ", t, " ids, the model has ", c.max_positions, " positions"));
   }
   NoGradGuard no_grad;
   Tensor logits = model.Forward({FromVector(ids, {1, t})});
@@ -87,8 +85,9 @@ int RunPerToken(const nn::GptModel& model, const std::string& dir, const std::st
   const std::string saved = dir + "/kiln_tokenizer.json";
   if (!tokenizer_flag.empty()) {
     auto t = train::ResolveTokenizerSpec(tokenizer_flag);
-    if (!t.ok()) return Fail(absl::Status(t.status().code(),
-                                          absl::StrCat("--tokenizer: ", t.status().message())));
+    if (!t.ok())
+      return Fail(
+          absl::Status(t.status().code(), absl::StrCat("--tokenizer: ", t.status().message())));
     tok = std::move(*t);
   } else if (std::filesystem::exists(saved)) {
     auto t = data::LoadTokenizer(saved);
@@ -121,8 +120,7 @@ int RunPerToken(const nn::GptModel& model, const std::string& dir, const std::st
     std::vector<int32_t> in(ids.begin() + s, ids.begin() + s + len);
     std::vector<int32_t> tg(ids.begin() + s + 1, ids.begin() + s + 1 + len);
     std::vector<float> lp =
-        model.TokenLogprobs({FromVector(in, {1, len})}, FromVector(tg, {1, len}))
-            .ToVector<float>();
+        model.TokenLogprobs({FromVector(in, {1, len})}, FromVector(tg, {1, len})).ToVector<float>();
     for (int64_t i = 0; i < len; ++i) {
       const double l = lp[static_cast<size_t>(i)];
       total -= l;
@@ -171,7 +169,7 @@ int RunForward(const std::vector<std::string>& args) {
   flags.String("tokenizer", &tokenizer,
                "--per-token: byte, gpt2 or a tokenizer JSON (default: the folder's "
                "kiln_tokenizer.json)");
-  flags.Int("threads", &threads, "OpenMP threads (0: all cores)");
+  flags.Int("threads", &threads, "threads (0: all cores)");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
@@ -185,7 +183,7 @@ int RunForward(const std::vector<std::string>& args) {
     if (!text.empty()) return Usage("--text: needs --per-token");
   }
   if (threads < 0) return Usage(absl::StrCat("--threads: must be >= 0, got ", threads));
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
   auto model = nn::LoadModel(model_dir);
   if (!model.ok()) return Fail(model.status());
   return per_token ? RunPerToken(**model, model_dir, text, tokenizer, out)

@@ -2,8 +2,6 @@
 // Prompts come from repeated --prompt flags or a JSONL file; every prompt gets --num-samples
 // completions, each with its own seed, all decoded as one ragged batch. Each completion goes to
 // stdout, a throughput line to stderr, and with -o one JSONL record per completion.
-#include <omp.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +14,7 @@
 #include "base/json.h"
 #include "base/progress.h"
 #include "base/rng.h"
+#include "base/thread_pool.h"
 #include "data/decode_text.h"
 #include "data/tokenizer.h"
 #include "nn/generate.h"
@@ -149,7 +148,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
             "completion i without a seed of its own uses 53 bits of Philox(seed, i)");
   flags.String("stop", &stop, "stop tokens: comma-separated ids, special names or one-token texts");
   flags.Int("num_samples", &num_samples, "completions per prompt");
-  flags.Int("threads", &threads, "OpenMP threads (0 = all cores); results do not depend on it");
+  flags.Int("threads", &threads, "threads (0 = all cores); results do not depend on it");
   flags.String("out", &out, "JSONL file of completions to write (also -o)");
   flags.Bool("quiet", &quiet, "do not print the completions");
   std::vector<std::string> args;
@@ -172,7 +171,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   if (num_samples < 1) return Usage(absl::StrCat("--num-samples: must be >= 1, got ", num_samples));
   if (seed < 0) return Usage(absl::StrCat("--seed: must be >= 0, got ", seed));
   if (threads < 0) return Usage(absl::StrCat("--threads: must be >= 0, got ", threads));
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
 
   std::vector<Prompt> prompts;
   if (!prompts_file.empty()) {
@@ -270,7 +269,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
       results.size(), static_cast<long long>(prompt_tokens), static_cast<long long>(new_tokens),
       secs, secs - decode_secs,
       decode_secs > 0 ? static_cast<double>(new_tokens - prefill_tokens) / decode_secs : 0.0,
-      secs > 0 ? static_cast<double>(new_tokens) / secs : 0.0, omp_get_max_threads());
+      secs > 0 ? static_cast<double>(new_tokens) / secs : 0.0, kiln::NumThreads());
   if (!out.empty()) {
     if (auto s = WriteJsonl(out, records); !s.ok()) return Fail(s);
     std::fprintf(stderr, "wrote %zu records to %s\n", records.size(), out.c_str());

@@ -1,7 +1,7 @@
 // `kiln sft`: supervised fine-tuning of a model folder on a chat JSONL (train/sft_trainer.h) from
 // a run config whose every field a flag overrides; `--resume DIR` continues a run bit for bit.
 // Docs: docs/sft.md.
-#include <omp.h>
+#include "base/thread_pool.h"
 
 #include <cmath>
 #include <cstdio>
@@ -174,7 +174,7 @@ int RunSft(const std::vector<std::string>& args) {
     if (msg.find("(set by --") != std::string::npos || config_path.empty()) return Usage(msg);
     return Fail(config.status());
   }
-  if (config->run.threads > 0) omp_set_num_threads(static_cast<int>(config->run.threads));
+  if (config->run.threads > 0) kiln::SetNumThreads(static_cast<int>(config->run.threads));
 
   auto trainer = resume.empty() ? train::SftTrainer::Create(*config)
                                 : train::SftTrainer::Resume(resume, *config);
@@ -196,7 +196,7 @@ int RunSft(const std::vector<std::string>& args) {
       static_cast<long long>(c.data.micro_batch), c.data.pack ? "packed" : "unpacked",
       c.data.normalization.c_str(), static_cast<long long>(t.step()),
       static_cast<long long>(t.total_steps()), static_cast<long long>(t.steps_per_epoch()),
-      omp_get_max_threads(), cpu::IsaName(cpu::ActiveIsa()));
+      kiln::NumThreads(), cpu::IsaName(cpu::ActiveIsa()));
   if (ts.truncated > 0) {
     std::printf("kiln sft: %lld of %zu training examples were truncated at max_len %lld\n",
                 static_cast<long long>(ts.truncated), ts.examples.size(),

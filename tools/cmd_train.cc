@@ -1,14 +1,13 @@
 // `kiln train`: pretrains a GPT-2 / Llama model from a run config (train/train_config.h) on text
 // or token files, with a live progress line, validation loss, metrics JSONL, a loss plot and
 // checkpoints; `--resume DIR` continues a run bit for bit. Flags override config fields.
-#include <omp.h>
-
 #include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "train/trainer.h"
 #include "tools/run_config.h"
@@ -29,9 +28,8 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 int RunTrain(const std::vector<std::string>& args) {
   std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out;
-  int64_t seq_len = 0, batch_size = 0, grad_accum = 0, val_batches = 0, steps = 0,
-          stop_after = 0, eval_every = 0, save_every = 0, log_every = 0, threads = 0, seed = 0,
-          warmup_steps = 0;
+  int64_t seq_len = 0, batch_size = 0, grad_accum = 0, val_batches = 0, steps = 0, stop_after = 0,
+          eval_every = 0, save_every = 0, log_every = 0, threads = 0, seed = 0, warmup_steps = 0;
   double lr = 0, min_lr = 0, clip = 0, weight_decay = 0;
   bool shuffle = true, log_internals = false;
   FlagSet flags("train",
@@ -65,7 +63,7 @@ int RunTrain(const std::vector<std::string>& args) {
   flags.Bool("log_internals", &log_internals,
              "also log per-layer weight / grad / update norms and activation statistics");
   flags.String("out", &out, "output folder (run.out_dir; also -o)");
-  flags.Int("threads", &threads, "OpenMP threads (0: all cores; the bits do not depend on it)");
+  flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.Int("seed", &seed, "seed of the initialization and of the shuffle order");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (!flags.positional().empty()) {
@@ -137,10 +135,10 @@ int RunTrain(const std::vector<std::string>& args) {
     }
     return Fail(config.status());
   }
-  if (config->run.threads > 0) omp_set_num_threads(static_cast<int>(config->run.threads));
+  if (config->run.threads > 0) kiln::SetNumThreads(static_cast<int>(config->run.threads));
 
-  auto trainer = resume.empty() ? train::Trainer::Create(*config)
-                                : train::Trainer::Resume(resume, *config);
+  auto trainer =
+      resume.empty() ? train::Trainer::Create(*config) : train::Trainer::Resume(resume, *config);
   if (!trainer.ok()) return Fail(trainer.status());
   train::Trainer& t = **trainer;
   const train::TrainConfig& c = t.config();
@@ -157,8 +155,7 @@ int RunTrain(const std::vector<std::string>& args) {
       static_cast<long long>(c.data.grad_accum * c.data.batch_size * c.data.seq_len),
       static_cast<long long>(c.data.grad_accum), static_cast<long long>(c.data.batch_size),
       static_cast<long long>(c.data.seq_len), static_cast<long long>(t.step()),
-      static_cast<long long>(c.run.steps), omp_get_max_threads(),
-      cpu::IsaName(cpu::ActiveIsa()));
+      static_cast<long long>(c.run.steps), kiln::NumThreads(), cpu::IsaName(cpu::ActiveIsa()));
   std::fflush(stdout);
   if (auto s = t.Run({}); !s.ok()) return Fail(s);
 

@@ -67,7 +67,7 @@ struct RunConfig {
   int64_t save_every = 0;    // checkpoint every N steps; 0: at the end only
   int64_t log_every = 10;    // metrics record every N steps (and the first and last)
   std::string out_dir = "out/train";
-  int64_t threads = 0;  // OpenMP threads; 0: all cores (the bits do not depend on it)
+  int64_t threads = 0;  // thread-pool threads; 0: all cores (the bits do not depend on it)
   int64_t seed = 1;     // model initialization
   bool log_internals = false;
 };

@@ -4,8 +4,6 @@
 // invariance (decode vs full pass, packed document vs alone, batch element vs B=1).
 #include "cpu/attention.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "gtest/gtest.h"
 
@@ -330,10 +329,10 @@ TEST(AttentionTest, FiniteDifferencesF64) {
 // Restores the ISA path and thread count a test changed.
 class IsaThreadsGuard {
  public:
-  IsaThreadsGuard() : isa_(ActiveIsa()), threads_(omp_get_max_threads()) {}
+  IsaThreadsGuard() : isa_(ActiveIsa()), threads_(kiln::NumThreads()) {}
   ~IsaThreadsGuard() {
     SetIsa(isa_);
-    omp_set_num_threads(threads_);
+    kiln::SetNumThreads(threads_);
   }
 
  private:
@@ -346,12 +345,12 @@ void CheckBitwiseEverywhere(const Case& c) {
   IsaThreadsGuard guard;
   Problem<T> p = MakeProblem<T>(c, 21);
   SetIsa(Isa::kGeneric);
-  omp_set_num_threads(1);
+  kiln::SetNumThreads(1);
   const Result<T> base = RunKernels(p);
   for (Isa isa : AvailableIsas()) {
     for (int threads : {1, 2, 3}) {
       SetIsa(isa);
-      omp_set_num_threads(threads);
+      kiln::SetNumThreads(threads);
       ExpectSameBits(RunKernels(p), base,
                      c.Name() + " " + IsaName(isa) + " threads=" + std::to_string(threads));
     }

@@ -4,7 +4,6 @@
 #include "cpu/gemm.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 
 namespace kiln::cpu {
@@ -29,11 +29,11 @@ class GemmTest : public ::testing::Test {
  protected:
   void SetUp() override {
     isa_ = ActiveIsa();
-    threads_ = omp_get_max_threads();
+    threads_ = kiln::NumThreads();
   }
   void TearDown() override {
     SetIsa(isa_);
-    omp_set_num_threads(threads_);
+    kiln::SetNumThreads(threads_);
   }
   Isa isa_;
   int threads_;
@@ -93,7 +93,7 @@ struct Problem {
   std::string Name() const {
     return "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
            (ta ? " At" : " A") + (tb ? " Bt" : " B") + (acc ? " acc" : "") +
-           " isa=" + IsaName(ActiveIsa()) + " threads=" + std::to_string(omp_get_max_threads());
+           " isa=" + IsaName(ActiveIsa()) + " threads=" + std::to_string(kiln::NumThreads());
   }
 };
 
@@ -163,7 +163,7 @@ void SweepAllPathsAndThreads(const Shape* shapes, int count, bool all_trans) {
         for (Isa isa : AvailableIsas()) {
           SetIsa(isa);
           for (int threads : {1, 2, 3}) {
-            omp_set_num_threads(threads);
+            kiln::SetNumThreads(threads);
             ExpectBitEqual(p, p.Run(), want);
             if (::testing::Test::HasFatalFailure()) return;
           }

@@ -3,12 +3,12 @@
 #include "data/dataset.h"
 
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "base/file.h"
+#include "base/thread_pool.h"
 #include "tasks/arith.h"
 
 namespace kiln::data {
@@ -35,9 +35,9 @@ MakeOptions Opts(const std::string& task, int64_t n, const std::string& variant)
 
 TEST(MakeDataset, SameFlagsSameBytesAnyThreadCount) {
   MakeOptions o = Opts("countdown", 300, "cot");
-  omp_set_num_threads(1);
+  kiln::SetNumThreads(1);
   auto a = MakeDataset(o);
-  omp_set_num_threads(2);
+  kiln::SetNumThreads(2);
   auto b = MakeDataset(o);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(Bytes(*a, "a.jsonl"), Bytes(*b, "b.jsonl"));

@@ -5,11 +5,11 @@
 //    row t of the full causal pass; a packed document equals the same document run alone; batch
 //    element b equals the same sequence at B = 1.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cstring>
 
 #include "autograd/api.h"
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 
 namespace kiln {
@@ -23,18 +23,18 @@ bool SameBits(const Tensor& a, const Tensor& b) {
 
 template <typename Fn>
 void ForEachConfig(Fn&& fn) {
-  int saved_threads = omp_get_max_threads();
+  int saved_threads = kiln::NumThreads();
   cpu::Isa saved = cpu::ActiveIsa();
   for (cpu::Isa isa : cpu::AvailableIsas()) {
     for (int threads : {1, 2, 3}) {
       cpu::SetIsa(isa);
-      omp_set_num_threads(threads);
+      kiln::SetNumThreads(threads);
       SCOPED_TRACE(std::string(cpu::IsaName(isa)) + "/" + std::to_string(threads) + " threads");
       fn();
     }
   }
   cpu::SetIsa(saved);
-  omp_set_num_threads(saved_threads);
+  kiln::SetNumThreads(saved_threads);
 }
 
 TEST(BatchInvariance, MatmulRowAloneEqualsRowInBatch) {

@@ -2,10 +2,10 @@
 // OpenMP thread counts 1, 2, 3 and every instruction-set path this machine has
 // (generic / avx2 / avx512).
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cstring>
 
+#include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "tests/ops/op_case.h"
 
@@ -42,14 +42,14 @@ class Determinism : public ::testing::TestWithParam<size_t> {};
 TEST_P(Determinism, SameBitsAcrossThreadsAndIsas) {
   const OpCase& c = OpCaseRegistry()[GetParam()];
   SCOPED_TRACE(c.name);
-  int saved_threads = omp_get_max_threads();
+  int saved_threads = kiln::NumThreads();
   cpu::Isa saved_isa = cpu::ActiveIsa();
   std::vector<std::string> first;
   std::string first_config;
   for (cpu::Isa isa : cpu::AvailableIsas()) {
     for (int threads : {1, 2, 3}) {
       cpu::SetIsa(isa);
-      omp_set_num_threads(threads);
+      kiln::SetNumThreads(threads);
       std::vector<std::string> got = RunOnce(c);
       std::string config = std::string(cpu::IsaName(isa)) + "/" + std::to_string(threads) + "t";
       if (first.empty()) {
@@ -59,14 +59,14 @@ TEST_P(Determinism, SameBitsAcrossThreadsAndIsas) {
       }
       ASSERT_EQ(got.size(), first.size()) << config;
       for (size_t i = 0; i < got.size(); ++i) {
-        EXPECT_TRUE(got[i] == first[i]) << c.name << ": tensor " << i << " (0 = output, then "
-                                        << "input grads) differs between " << first_config
-                                        << " and " << config;
+        EXPECT_TRUE(got[i] == first[i])
+            << c.name << ": tensor " << i << " (0 = output, then "
+            << "input grads) differs between " << first_config << " and " << config;
       }
     }
   }
   cpu::SetIsa(saved_isa);
-  omp_set_num_threads(saved_threads);
+  kiln::SetNumThreads(saved_threads);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllOps, Determinism, ::testing::Range<size_t>(0, OpCaseRegistry().size()),

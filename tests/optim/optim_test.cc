@@ -2,12 +2,12 @@
 // references, AdamW determinism across runs and thread counts, parameter-group splitting, LR
 // schedules at their key steps, gradient clipping, config errors.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <functional>
 
 #include "autograd/api.h"
+#include "base/thread_pool.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "optim/schedule.h"
@@ -146,8 +146,8 @@ TEST(AdamWTest, F64MatchesReferenceTightly) {
 
 // Runs 4 AdamW steps on a param big enough for the kernel to use threads; returns its bits.
 std::vector<float> AdamWRun(int threads) {
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(threads);
+  const int saved = kiln::NumThreads();
+  kiln::SetNumThreads(threads);
   Tensor p = Randn({40000}, 5), q = Randn({3, 3}, 6);
   AdamW opt({ParamGroup{{p, q}}}, {.lr = 3e-3, .weight_decay = 0.1});
   for (int step = 0; step < 4; ++step) {
@@ -155,7 +155,7 @@ std::vector<float> AdamWRun(int threads) {
     q.set_grad(GradAt(q.shape(), step, 1));
     opt.Step();
   }
-  omp_set_num_threads(saved);
+  kiln::SetNumThreads(saved);
   std::vector<float> out = p.ToVector<float>();
   for (float x : q.ToVector<float>()) out.push_back(x);
   return out;

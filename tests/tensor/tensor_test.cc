@@ -1,11 +1,11 @@
 // Tensor core: factories, dtypes and casts, the printer, counter-based randomness, errors.
 #include <gtest/gtest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <cstring>
 
 #include "autograd/api.h"
+#include "base/thread_pool.h"
 #include "tests/testing/error_util.h"
 
 namespace kiln {
@@ -46,8 +46,8 @@ TEST(TensorTest, HalfAndBf16RoundToNearestEven) {
   EXPECT_EQ(bf[0], 1.0f);
   EXPECT_EQ(bf[1], 1.0f + 4 * 0x1p-8f);
   std::vector<float> h = ops::Cast(ops::Cast(b, DType::kF16), DType::kF32).ToVector<float>();
-  EXPECT_EQ(h[2], 65504.f);          // largest f16
-  EXPECT_NEAR(h[3], 1e-7f, 3e-8f);   // f16 subnormal
+  EXPECT_EQ(h[2], 65504.f);         // largest f16
+  EXPECT_NEAR(h[3], 1e-7f, 3e-8f);  // f16 subnormal
   EXPECT_EQ(h[4], -2.f);
   EXPECT_EQ(HalfBitsToFloat(FloatToHalfBits(1e6f)), INFINITY);
   EXPECT_TRUE(std::isnan(Bf16BitsToFloat(FloatToBf16Bits(NAN))));
@@ -62,12 +62,12 @@ TEST(TensorTest, RandomIsCounterBased) {
                      b = second.ToVector<float>();
   for (int i = 0; i < 400; ++i) EXPECT_EQ(w[i], a[i]);
   for (int i = 0; i < 600; ++i) EXPECT_EQ(w[400 + i], b[i]);
-  int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
+  int saved = kiln::NumThreads();
+  kiln::SetNumThreads(1);
   std::vector<float> one = Rand({1000}, 9).ToVector<float>();
-  omp_set_num_threads(3);
+  kiln::SetNumThreads(3);
   std::vector<float> three = Rand({1000}, 9).ToVector<float>();
-  omp_set_num_threads(saved);
+  kiln::SetNumThreads(saved);
   EXPECT_EQ(one, three);
   for (float x : one) EXPECT_TRUE(x >= 0.f && x < 1.f);
   EXPECT_NE(Randn({4}, 1).ToVector<float>(), Randn({4}, 2).ToVector<float>());
@@ -93,8 +93,9 @@ TEST(TensorTest, ErrorsNameWhatWasWrong) {
             std::string::npos);
   EXPECT_NE(ErrorOf([] { Zeros({2}).size(3); }).find("dim 3 is out of range for a 1-D tensor"),
             std::string::npos);
-  EXPECT_NE(ErrorOf([] { Zeros({2}, DType::kI64).set_requires_grad(true); })
-                .find("only floating tensors can require gradients"),
+  EXPECT_NE(ErrorOf([] {
+              Zeros({2}, DType::kI64).set_requires_grad(true);
+            }).find("only floating tensors can require gradients"),
             std::string::npos);
   EXPECT_NE(ErrorOf([] { Tensor::Empty({-1}); }).find("negative size"), std::string::npos);
   EXPECT_NE(ErrorOf([] { Tensor().numel(); }).find("undefined tensor"), std::string::npos);

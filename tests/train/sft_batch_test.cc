@@ -3,7 +3,7 @@
 // it (examples of very different response lengths); each loss normalization against a naive
 // per-example computation; packed == unpacked; prompt targets change nothing; the final EOS is
 // learned also when the pad id equals EOS; padding never counts.
-#include <omp.h>
+#include "base/thread_pool.h"
 
 #include <cmath>
 #include <cstring>
@@ -23,7 +23,7 @@ namespace {
 // The models here are tiny: OpenMP fork/join would cost more than it saves on the shared 2-core CI
 // machine, and the bits do not depend on the thread count.
 const int kOneThread = [] {
-  omp_set_num_threads(1);
+  kiln::SetNumThreads(1);
   return 1;
 }();
 

@@ -2,7 +2,7 @@
 // output layout (checkpoints/step_<N> loadable, step 0 the base model, metrics one record per
 // step, validation at each checkpoint); exact resume (2N steps == N + resume + N: weights,
 // optimizer state, losses, bit for bit); the config and data errors, each one line.
-#include <omp.h>
+#include "base/thread_pool.h"
 
 #include <cstring>
 #include <filesystem>
@@ -23,7 +23,7 @@ namespace {
 // The models here are tiny: OpenMP fork/join would cost more than it saves on the shared 2-core CI
 // machine, and the bits do not depend on the thread count.
 const int kOneThread = [] {
-  omp_set_num_threads(1);
+  kiln::SetNumThreads(1);
   return 1;
 }();
 
