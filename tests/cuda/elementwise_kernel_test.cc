@@ -2,6 +2,8 @@
 // the CPU backend's kernels, forward and backward: every unary row to a few ulp (CUDA's expf /
 // tanhf vs kiln's kmath), the binary rows and MaximumBackward bitwise (one IEEE operation each).
 // Sizes cover the float4 path, its scalar tail, and a misaligned start (scalar path only).
+// kiln-cuda-covers: Neg Exp Log Sqrt Rsqrt Tanh Sigmoid Relu Gelu Silu AddScalar MulScalar
+// kiln-cuda-covers: UnaryBackward Add Sub Mul Div Maximum MaximumBackward
 #include <gtest/gtest.h>
 
 #include <cmath>

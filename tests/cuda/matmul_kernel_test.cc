@@ -2,6 +2,7 @@
 // (both are one fmaf chain per element in k order) for shapes with edge tiles in every dim and
 // both transposes, and batch invariant bitwise: a row computed alone (M = 1) or inside any M
 // gives the same bits.
+// kiln-cuda-covers: Matmul
 #include <gtest/gtest.h>
 
 #include <vector>

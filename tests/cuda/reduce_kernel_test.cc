@@ -2,6 +2,7 @@
 // against the CPU backend (a different but fixed summation order, so to rounding), and the
 // exactness properties that must hold bitwise: a row's result does not depend on how many other
 // rows are in the batch, and two runs give the same bits.
+// kiln-cuda-covers: Sum Mean Softmax LogSoftmax
 #include <gtest/gtest.h>
 
 #include <cmath>
