@@ -2,7 +2,7 @@
 // against the CPU backend (a different but fixed summation order, so to rounding), and the
 // exactness properties that must hold bitwise: a row's result does not depend on how many other
 // rows are in the batch, and two runs give the same bits.
-// kiln-cuda-covers: Sum Mean Softmax LogSoftmax
+// kiln-cuda-covers: Sum Mean Softmax LogSoftmax Max MaxBackward Argmax Logsumexp
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -80,6 +80,56 @@ TEST(CudaReduce, RowsAreBatchInvariantAndRunsRepeat) {
     EXPECT_TRUE(SameBits(row, std::vector<float>(sm.begin() + r * n, sm.begin() + (r + 1) * n)))
         << r;
   }
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(CudaReduce, MaxArgmaxLogsumexpMatchCpu) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (const Shape& s : kShapes) {
+    std::vector<float> x = RandomFloats(s.rows * s.n, -4.0f, 4.0f, 17);
+    if (s.n > 300) {
+      x[5] = nan;    // row 0: the first NaN wins Argmax
+      x[290] = nan;
+      x[s.n + 7] = 100.0f;  // row 1: a tie for the max, the first index wins
+      x[s.n + 300] = 100.0f;
+    }
+    if (s.rows > 2) {
+      for (int64_t j = 0; j < s.n; ++j) x[2 * s.n + j] = -inf;  // row 2: all -inf
+    }
+    const CpuArray xa{x.data(), {s.rows, s.n}};
+    std::vector<float> mx(s.rows), wmx(s.rows), lse(s.rows), wlse(s.rows);
+    std::vector<int64_t> am(s.rows), wam(s.rows);
+    cuda_sim::MaxRows(mx.data(), x.data(), s.rows, s.n, nullptr);
+    cuda_sim::Argmax(am.data(), x.data(), s.rows, s.n, nullptr);
+    cuda_sim::Logsumexp(lse.data(), x.data(), s.rows, s.n, nullptr);
+    RunCpuKernel(Op::kMax, {xa}, {{wmx.data(), {s.rows}}});
+    RunCpuKernel(Op::kArgmax, {xa}, {{wam.data(), {s.rows}, true}});
+    RunCpuKernel(Op::kLogsumexp, {xa}, {{wlse.data(), {s.rows}}});
+    EXPECT_TRUE(SameBits(mx, wmx)) << s.rows << "x" << s.n;
+    EXPECT_EQ(am, wam) << s.rows << "x" << s.n;
+    EXPECT_TRUE(Near(lse, wlse, 2e-6f)) << s.rows << "x" << s.n;
+  }
+}
+
+TEST(CudaReduce, MaxBackwardSharesTiesAsTheCpu) {
+  const int64_t rows = 4, n = 600;
+  std::vector<float> x = RandomFloats(rows * n, -1.0f, 1.0f, 19);
+  x[10] = x[500] = x[599] = 7.0f;  // row 0: three-way tie
+  const std::vector<float> g = RandomFloats(rows, -1.0f, 1.0f, 20);
+  std::vector<float> mx(rows), gx(rows * n), wgx(rows * n);
+  cuda_sim::MaxRows(mx.data(), x.data(), rows, n, nullptr);
+  cuda_sim::MaxBackward(gx.data(), x.data(), mx.data(), g.data(), rows, n, nullptr);
+  RunCpuKernel(Op::kMaxBackward,
+               {{x.data(), {rows, n}}, {mx.data(), {rows}}, {const_cast<float*>(g.data()), {rows}}},
+               {{wgx.data(), {rows, n}}});
+  EXPECT_TRUE(SameBits(gx, wgx));
+  EXPECT_EQ(gx[500], g[0] / 3.0f);
 }
 
 }  // namespace
