@@ -43,7 +43,7 @@ TEST(CudaElementwise, UnaryForwardMatchesCpu) {
       float* y = ybuf.data() + c.offset;
       const float s = op == Op::kAddScalar ? 0.75f : -1.5f;
       cuda_sim::Unary(op, y, x, c.n, s, nullptr);
-      RunCpuKernel(op, {{const_cast<float*>(x), {c.n}}}, {{want.data(), {c.n}}}, {}, {s});
+      RunCpuKernel(op, {{x, {c.n}}}, {{want.data(), {c.n}}}, {}, {s});
       const std::vector<float> got(y, y + c.n);
       EXPECT_TRUE(Near(got, want, 4e-6f, Scale(op, 1e-6f))) << OpName(op) << " n=" << c.n;
     }
@@ -57,11 +57,11 @@ TEST(CudaElementwise, UnaryBackwardMatchesCpu) {
     const std::vector<float> x = RandomFloats(n, PositiveOnly(op) ? 0.05f : -5.0f, 5.0f, 3);
     const std::vector<float> g = RandomFloats(n, -2.0f, 2.0f, 4);
     std::vector<float> y(n), got(n), want(n);
-    RunCpuKernel(op, {{const_cast<float*>(x.data()), {n}}}, {{y.data(), {n}}}, {}, {0.0});
+    RunCpuKernel(op, {{x.data(), {n}}}, {{y.data(), {n}}}, {}, {0.0});
     cuda_sim::UnaryBackward(op, got.data(), x.data(), y.data(), g.data(), n, nullptr);
     RunCpuKernel(Op::kUnaryBackward,
-                 {{const_cast<float*>(x.data()), {n}}, {y.data(), {n}},
-                  {const_cast<float*>(g.data()), {n}}},
+                 {{x.data(), {n}}, {y.data(), {n}},
+                  {g.data(), {n}}},
                  {{want.data(), {n}}}, {static_cast<int64_t>(op)});
     EXPECT_TRUE(Near(got, want, 2e-5f, Scale(op, 1e-5f))) << OpName(op);
   }
@@ -98,7 +98,7 @@ TEST(CudaElementwise, MaximumBackwardIsBitwiseTheCpus) {
   std::vector<float> ga(n), gb(n), wa(n), wb(n);
   cuda_sim::MaximumBackward(ga.data(), gb.data(), a.data(), b.data(), g.data(), n, nullptr);
   RunCpuKernel(Op::kMaximumBackward,
-               {{a.data(), {n}}, {b.data(), {n}}, {const_cast<float*>(g.data()), {n}}},
+               {{a.data(), {n}}, {b.data(), {n}}, {g.data(), {n}}},
                {{wa.data(), {n}}, {wb.data(), {n}}});
   EXPECT_TRUE(SameBits(ga, wa));
   EXPECT_TRUE(SameBits(gb, wb));

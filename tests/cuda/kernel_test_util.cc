@@ -22,13 +22,13 @@ std::vector<float> RandomFloats(int64_t n, float lo, float hi, uint32_t seed) {
 namespace {
 KArray ToKArray(const CpuArray& a) {
   KArray k;
-  k.data = a.data;
-  k.dtype = a.i64 ? DType::kI64 : DType::kF32;
+  k.data = const_cast<void*>(a.data);
+  k.dtype = a.dtype;
   k.ndim = static_cast<int32_t>(a.sizes.size());
   int64_t stride = 1;
   for (int d = k.ndim - 1; d >= 0; --d) {
     k.sizes[d] = a.sizes[d];
-    k.strides[d] = stride;
+    k.strides[d] = a.strides.empty() ? stride : a.strides[d];
     stride *= a.sizes[d];
   }
   return k;

@@ -11,17 +11,20 @@
 #include <vector>
 
 #include "ops/op_enum.h"
+#include "tensor/dtype.h"
 
 namespace kiln::testing {
 
 // n floats uniform in [lo, hi), from a fixed seed.
 std::vector<float> RandomFloats(int64_t n, float lo, float hi, uint32_t seed);
 
-// One operand of a CPU kernel call: contiguous f32 (or i64 with `i64`) data of the given sizes.
+// One operand of a CPU kernel call: data of the given sizes and dtype, contiguous unless
+// `strides` (in elements) are given.
 struct CpuArray {
-  void* data;
+  const void* data;
   std::vector<int64_t> sizes;
-  bool i64 = false;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> strides = {};
 };
 
 // Runs the CPU backend's kernel of `op` (the active ISA path) on contiguous operands.

@@ -31,7 +31,7 @@ TEST(CudaMatmul, BitwiseTheCpuGemm) {
       const std::vector<int64_t> bs = tb ? std::vector<int64_t>{s.n, s.k}
                                          : std::vector<int64_t>{s.k, s.n};
       RunCpuKernel(Op::kMatmul,
-                   {{const_cast<float*>(a.data()), as}, {const_cast<float*>(b.data()), bs}},
+                   {{a.data(), as}, {b.data(), bs}},
                    {{want.data(), {s.m, s.n}}}, {ta, tb, 0});
       EXPECT_TRUE(SameBits(got, want)) << s.m << "x" << s.n << "x" << s.k << " ta=" << ta
                                        << " tb=" << tb;

@@ -33,8 +33,8 @@ TEST(CudaNorm, LayerNormForwardAndBackwardMatchCpu) {
       cuda_sim::LayerNorm(y.data(), mean.data(), rstd.data(), x.data(), w.data(), bp, r, c, 1e-5f,
                           nullptr);
       RunCpuKernel(Op::kLayerNorm,
-                   {{const_cast<float*>(x.data()), {r, c}}, {const_cast<float*>(w.data()), {c}},
-                    {const_cast<float*>(bp), {c}}},
+                   {{x.data(), {r, c}}, {w.data(), {c}},
+                    {bp, {c}}},
                    {{wy.data(), {r, c}}, {wmean.data(), {r}}, {wrstd.data(), {r}}}, {}, {1e-5});
       EXPECT_TRUE(Near(y, wy, 2e-5f)) << r << "x" << c;
       EXPECT_TRUE(Near(mean, wmean, 1e-5f)) << r << "x" << c;
@@ -44,8 +44,8 @@ TEST(CudaNorm, LayerNormForwardAndBackwardMatchCpu) {
       cuda_sim::LayerNormBackward(gx.data(), gw.data(), gb.data(), x.data(), w.data(),
                                   wmean.data(), wrstd.data(), gy.data(), r, c, nullptr);
       RunCpuKernel(Op::kLayerNormBackward,
-                   {{const_cast<float*>(x.data()), {r, c}}, {const_cast<float*>(w.data()), {c}},
-                    {wmean.data(), {r}}, {wrstd.data(), {r}}, {const_cast<float*>(gy.data()), {r, c}}},
+                   {{x.data(), {r, c}}, {w.data(), {c}},
+                    {wmean.data(), {r}}, {wrstd.data(), {r}}, {gy.data(), {r, c}}},
                    {{wgx.data(), {r, c}}, {wgw.data(), {c}}, {wgb.data(), {c}}});
       EXPECT_TRUE(Near(gx, wgx, 5e-5f)) << r << "x" << c;
       EXPECT_TRUE(Near(gw, wgw, 1e-5f, static_cast<float>(r))) << r << "x" << c;
@@ -63,7 +63,7 @@ TEST(CudaNorm, RmsNormForwardAndBackwardMatchCpu) {
     std::vector<float> y(r * c), rstd(r), wy(r * c), wrstd(r);
     cuda_sim::RmsNorm(y.data(), rstd.data(), x.data(), w.data(), r, c, 1e-6f, nullptr);
     RunCpuKernel(Op::kRmsNorm,
-                 {{const_cast<float*>(x.data()), {r, c}}, {const_cast<float*>(w.data()), {c}}},
+                 {{x.data(), {r, c}}, {w.data(), {c}}},
                  {{wy.data(), {r, c}}, {wrstd.data(), {r}}}, {}, {1e-6});
     EXPECT_TRUE(Near(y, wy, 2e-5f)) << r << "x" << c;
     EXPECT_TRUE(Near(rstd, wrstd, 2e-5f)) << r << "x" << c;
@@ -71,8 +71,8 @@ TEST(CudaNorm, RmsNormForwardAndBackwardMatchCpu) {
     cuda_sim::RmsNormBackward(gx.data(), gw.data(), x.data(), w.data(), wrstd.data(), gy.data(), r,
                               c, nullptr);
     RunCpuKernel(Op::kRmsNormBackward,
-                 {{const_cast<float*>(x.data()), {r, c}}, {const_cast<float*>(w.data()), {c}},
-                  {wrstd.data(), {r}}, {const_cast<float*>(gy.data()), {r, c}}},
+                 {{x.data(), {r, c}}, {w.data(), {c}},
+                  {wrstd.data(), {r}}, {gy.data(), {r, c}}},
                  {{wgx.data(), {r, c}}, {wgw.data(), {c}}});
     EXPECT_TRUE(Near(gx, wgx, 5e-5f)) << r << "x" << c;
     EXPECT_TRUE(Near(gw, wgw, 1e-5f, static_cast<float>(r))) << r << "x" << c;

@@ -26,9 +26,9 @@ TEST(CudaReduce, SumAndMeanMatchCpu) {
     std::vector<float> got(s.rows), want(s.rows), gotm(s.rows), wantm(s.rows);
     cuda_sim::SumRows(got.data(), x.data(), s.rows, s.n, 1.0f, nullptr);
     cuda_sim::SumRows(gotm.data(), x.data(), s.rows, s.n, static_cast<float>(s.n), nullptr);
-    RunCpuKernel(Op::kSum, {{const_cast<float*>(x.data()), {s.rows, s.n}}},
+    RunCpuKernel(Op::kSum, {{x.data(), {s.rows, s.n}}},
                  {{want.data(), {s.rows}}});
-    RunCpuKernel(Op::kMean, {{const_cast<float*>(x.data()), {s.rows, s.n}}},
+    RunCpuKernel(Op::kMean, {{x.data(), {s.rows, s.n}}},
                  {{wantm.data(), {s.rows}}}, {}, {static_cast<double>(s.n)});
     // Rounding of a sum of n terms of size <= 1 in two orders: scale by n.
     EXPECT_TRUE(Near(got, want, 1e-6f, static_cast<float>(s.n))) << s.rows << "x" << s.n;
@@ -47,7 +47,7 @@ TEST(CudaReduce, SoftmaxAndLogSoftmaxMatchCpu) {
         cuda_sim::Softmax(got.data(), x.data(), s.rows, s.n, nullptr);
       }
       RunCpuKernel(log ? Op::kLogSoftmax : Op::kSoftmax,
-                   {{const_cast<float*>(x.data()), {s.rows, s.n}}},
+                   {{x.data(), {s.rows, s.n}}},
                    {{want.data(), {s.rows, s.n}}});
       EXPECT_TRUE(Near(got, want, 2e-5f, log ? 1.0f : 1e-6f)) << log << " " << s.rows << "x" << s.n;
     }
@@ -109,7 +109,7 @@ TEST(CudaReduce, MaxArgmaxLogsumexpMatchCpu) {
     cuda_sim::Argmax(am.data(), x.data(), s.rows, s.n, nullptr);
     cuda_sim::Logsumexp(lse.data(), x.data(), s.rows, s.n, nullptr);
     RunCpuKernel(Op::kMax, {xa}, {{wmx.data(), {s.rows}}});
-    RunCpuKernel(Op::kArgmax, {xa}, {{wam.data(), {s.rows}, true}});
+    RunCpuKernel(Op::kArgmax, {xa}, {{wam.data(), {s.rows}, DType::kI64}});
     RunCpuKernel(Op::kLogsumexp, {xa}, {{wlse.data(), {s.rows}}});
     EXPECT_TRUE(SameBits(mx, wmx)) << s.rows << "x" << s.n;
     EXPECT_EQ(am, wam) << s.rows << "x" << s.n;
@@ -126,7 +126,7 @@ TEST(CudaReduce, MaxBackwardSharesTiesAsTheCpu) {
   cuda_sim::MaxRows(mx.data(), x.data(), rows, n, nullptr);
   cuda_sim::MaxBackward(gx.data(), x.data(), mx.data(), g.data(), rows, n, nullptr);
   RunCpuKernel(Op::kMaxBackward,
-               {{x.data(), {rows, n}}, {mx.data(), {rows}}, {const_cast<float*>(g.data()), {rows}}},
+               {{x.data(), {rows, n}}, {mx.data(), {rows}}, {g.data(), {rows}}},
                {{wgx.data(), {rows, n}}});
   EXPECT_TRUE(SameBits(gx, wgx));
   EXPECT_EQ(gx[500], g[0] / 3.0f);

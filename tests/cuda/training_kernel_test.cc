@@ -23,11 +23,11 @@ TEST(CudaTraining, EmbeddingForwardAndBackwardAreBitwiseTheCpus) {
   for (int64_t t = 0; t < n; ++t) ids[t] = (t * 37 + t / 5) % v;  // repeats, out of order
   std::vector<float> out(n * c), want(n * c), gw(v * c, 9.0f), wgw(v * c);
   cuda_sim::Embedding(out.data(), w.data(), ids.data(), n, c, nullptr);
-  RunCpuKernel(Op::kEmbedding, {{const_cast<float*>(w.data()), {v, c}}, {ids.data(), {n}, true}},
+  RunCpuKernel(Op::kEmbedding, {{w.data(), {v, c}}, {ids.data(), {n}, DType::kI64}},
                {{want.data(), {n, c}}});
   EXPECT_TRUE(SameBits(out, want));
   cuda_sim::EmbeddingBackward(gw.data(), g.data(), ids.data(), n, v, c, nullptr);
-  RunCpuKernel(Op::kEmbeddingBackward, {{ids.data(), {n}, true}, {const_cast<float*>(g.data()), {n, c}}},
+  RunCpuKernel(Op::kEmbeddingBackward, {{ids.data(), {n}, DType::kI64}, {g.data(), {n, c}}},
                {{wgw.data(), {v, c}}});
   EXPECT_TRUE(SameBits(gw, wgw));
 }
@@ -43,7 +43,7 @@ TEST(CudaTraining, CrossEntropyForwardAndBackwardMatchCpu) {
     std::vector<float> loss(n), lse(n), wloss(n), wlse(n);
     cuda_sim::CrossEntropy(loss.data(), lse.data(), x.data(), t.data(), n, v, -100, ls, nullptr);
     RunCpuKernel(Op::kCrossEntropy,
-                 {{const_cast<float*>(x.data()), {n, v}}, {t.data(), {n}, true}},
+                 {{x.data(), {n, v}}, {t.data(), {n}, DType::kI64}},
                  {{wloss.data(), {n}}, {wlse.data(), {n}}}, {-100}, {ls});
     EXPECT_TRUE(Near(loss, wloss, 2e-5f)) << ls;
     EXPECT_TRUE(Near(lse, wlse, 2e-6f)) << ls;
@@ -52,8 +52,8 @@ TEST(CudaTraining, CrossEntropyForwardAndBackwardMatchCpu) {
     cuda_sim::CrossEntropyBackward(gx.data(), x.data(), t.data(), wlse.data(), gl.data(), n, v,
                                    -100, ls, nullptr);
     RunCpuKernel(Op::kCrossEntropyBackward,
-                 {{const_cast<float*>(x.data()), {n, v}}, {t.data(), {n}, true},
-                  {wlse.data(), {n}}, {const_cast<float*>(gl.data()), {n}}},
+                 {{x.data(), {n, v}}, {t.data(), {n}, DType::kI64},
+                  {wlse.data(), {n}}, {gl.data(), {n}}},
                  {{wgx.data(), {n, v}}}, {-100}, {ls});
     EXPECT_TRUE(Near(gx, wgx, 1e-5f, 1e-4f)) << ls;
   }
@@ -72,7 +72,7 @@ TEST(CudaTraining, AdamWStepIsBitwiseTheCpus) {
       const double bc2_sqrt = std::sqrt(1.0 - std::pow(b2, step));
       cuda_sim::AdamW(p.data(), m.data(), v.data(), g.data(), n, lr, b1, b2, eps, wd, step_size,
                       bc2_sqrt, nullptr);
-      RunCpuKernel(Op::kAdamW, {{const_cast<float*>(g.data()), {n}}},
+      RunCpuKernel(Op::kAdamW, {{g.data(), {n}}},
                    {{cp.data(), {n}}, {cm.data(), {n}}, {cv.data(), {n}}}, {},
                    {lr, b1, b2, eps, wd, step_size, bc2_sqrt});
       EXPECT_TRUE(SameBits(p, cp)) << wd << " " << b1;
