@@ -42,11 +42,13 @@ __global__ void NextSum(const float* in, float* out) {
   out[t] = t + 1 < n ? buf[t] + buf[t + 1] : buf[t];
 }
 
-// Writes one element past its 64-float shared array.
+// Writes one element past its 64-float shared array, through a pointer (as most kernels index
+// shared memory; an overrun of the array itself UBSan's bounds check reports first).
 __global__ void SharedOverrun(float* out) {
   KILN_SHARED(float, tile, [64]);
   const int t = threadIdx.x;
-  tile[t] = static_cast<float>(t);  // launched with 65 threads: thread 64 writes tile[64]
+  float* row = tile;
+  row[t] = static_cast<float>(t);  // launched with 65 threads: thread 64 writes tile[64]
   __syncthreads();
   out[t] = tile[t < 64 ? t : 0];
 }

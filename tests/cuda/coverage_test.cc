@@ -24,7 +24,6 @@ namespace {
 
 // Rows whose CUDA kernel (and its test) does not exist yet.
 const char* const kPending[] = {
-    "Attention",
     "AttentionBackward",
 };
 
