@@ -95,5 +95,20 @@ TEST_F(CudaDevice, RowReductionsMatchTheInterpreter) {
   EXPECT_TRUE(Near(ToHost(dy, rows * n), sm, 1e-5f, 1e-6f));
 }
 
+TEST_F(CudaDevice, AttentionMatchesTheInterpreter) {
+  const int64_t b = 2, nh = 4, nkv = 2, t = 130, hs = 64;
+  const std::vector<float> q = RandomFloats(b * nh * t * hs, -1.0f, 1.0f, 7);
+  const std::vector<float> k = RandomFloats(b * nkv * t * hs, -1.0f, 1.0f, 8);
+  const std::vector<float> v = RandomFloats(b * nkv * t * hs, -1.0f, 1.0f, 9);
+  std::vector<float> out(q.size()), lse(b * nh * t);
+  cuda_sim::Attention(out.data(), lse.data(), q.data(), k.data(), v.data(), nullptr, b, nh, nkv, t,
+                      t, hs, 0.125f, nullptr);
+  float *dout = Alloc(q.size()), *dlse = Alloc(lse.size());
+  cuda::Attention(dout, dlse, ToDevice(q), ToDevice(k), ToDevice(v), nullptr, b, nh, nkv, t, t, hs,
+                  0.125f, nullptr);
+  EXPECT_TRUE(Near(ToHost(dout, q.size()), out, 1e-5f, 1e-2f));
+  EXPECT_TRUE(Near(ToHost(dlse, lse.size()), lse, 1e-6f));
+}
+
 }  // namespace
 }  // namespace kiln::testing
