@@ -245,13 +245,15 @@ uint64_t WarpOp(WarpOpKind kind, unsigned mask, uint64_t value, int src, Site si
   SimThread* warp = &b->threads[st->t.warp * 32];
   const unsigned lanes = std::min(32u, b->nthreads - st->t.warp * 32);
   const unsigned exist = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+  // Records the error; the caller then calls Exit(st) in a statement of its own, so that no
+  // temporary std::string is alive on this fiber's stack when it is abandoned (it would leak).
   auto fail = [&](const std::string& what) {
     b->error = std::string(KindName(kind)) + " (" + Where(site) + ") in " + ThreadName(*st) +
                ": " + what;
-    Exit(st);
   };
   if (!(mask >> lane & 1u)) fail("mask " + Hex(mask) + " does not include the calling lane");
   if (mask & ~exist) fail("mask " + Hex(mask) + " names lanes this warp does not have");
+  if (!b->error.empty()) Exit(st);
   st->state = State::kAtWarpOp;
   st->kind = kind;
   st->mask = mask;
@@ -268,7 +270,10 @@ uint64_t WarpOp(WarpOpKind kind, unsigned mask, uint64_t value, int src, Site si
     }
     const bool same = o.kind == kind && o.mask == mask &&
                       (kind == WarpOpKind::kSyncWarp || SameSite(o.site, site));
-    if (!same) fail("divergent warp operation: lane " + std::to_string(l) + " " + Doing(o));
+    if (!same) {
+      fail("divergent warp operation: lane " + std::to_string(l) + " " + Doing(o));
+      Exit(st);
+    }
   }
   if (complete) {
     unsigned ballot = 0;
@@ -285,6 +290,7 @@ uint64_t WarpOp(WarpOpKind kind, unsigned mask, uint64_t value, int src, Site si
         if (!(mask >> s & 1u)) {
           fail("lane " + std::to_string(l) + " reads lane " + std::to_string(s) +
                ", which is not in mask " + Hex(mask));
+          Exit(st);
         }
         o.result = warp[s].value;
       }
