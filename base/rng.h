@@ -5,6 +5,13 @@
 
 #include <cstdint>
 
+// The generator and UniformFromBits are also device code in the CUDA kernels (cuda/dropout.cu).
+#if defined(__CUDACC__)
+#define KILN_HOST_DEVICE __host__ __device__
+#else
+#define KILN_HOST_DEVICE
+#endif
+
 namespace kiln {
 
 struct Philox4x32 {
@@ -13,7 +20,7 @@ struct Philox4x32 {
 
 // Philox4x32-10 of counter (c0..c3) under key (k0, k1).
 // static: per-ISA kernel files (cpu/) use these; internal linkage keeps an AVX-512 copy private.
-static inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi = 0) {
+KILN_HOST_DEVICE static inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t counter_hi = 0) {
   uint32_t c0 = static_cast<uint32_t>(counter_lo), c1 = static_cast<uint32_t>(counter_lo >> 32);
   uint32_t c2 = static_cast<uint32_t>(counter_hi), c3 = static_cast<uint32_t>(counter_hi >> 32);
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
@@ -35,7 +42,7 @@ static inline Philox4x32 Philox(uint64_t seed, uint64_t counter_lo, uint64_t cou
 }
 
 // Uniform in [0, 1) with 24 random bits (exactly representable as float).
-static inline float UniformFromBits(uint32_t bits) {
+KILN_HOST_DEVICE static inline float UniformFromBits(uint32_t bits) {
   return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
 }
 // Uniform in (0, 1] with 53 random bits, for the double path.
