@@ -1,8 +1,7 @@
 // Grid execution for the interpreter: checks the launch configuration as the CUDA runtime does,
-// then hands blocks to OpenMP worker threads (each keeps its fiber stacks and shared-memory arena
+// then hands blocks to kiln thread-pool workers (each keeps its fiber stacks and shared-memory arena
 // between launches). A failing block stops the launch; the error of the lowest-numbered failing
 // block is the one thrown, so the message does not depend on the thread count.
-#include <omp.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -11,6 +10,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/thread_pool.h"
 #include "cuda/interp/block.h"
 
 namespace kiln::cuda_sim {
@@ -38,7 +38,7 @@ int SimThreads() {
   if (n > 0) return n;
   const char* env = std::getenv("KILN_SIM_THREADS");
   if (env != nullptr && std::atoi(env) > 0) return std::atoi(env);
-  return omp_get_max_threads();
+  return NumThreads();
 }
 
 void SetSimThreads(int n) { g_threads.store(n < 0 ? 0 : n, std::memory_order_relaxed); }
@@ -65,8 +65,8 @@ void RunGrid(const LaunchSpec& spec, void (*body)(const void*), const void* clos
   std::mutex mu;
   uint64_t failed_block = ~uint64_t{0};
   std::string failure;
-#pragma omp parallel num_threads(workers)
-  {
+  // Blocks go to kiln's thread pool (at most NumThreads() of them run at once).
+  ParallelRun(workers, [&](int, int) {
     thread_local std::unique_ptr<Block> block;
     if (!block) block = std::make_unique<Block>();
     while (!stop.load(std::memory_order_relaxed)) {
@@ -84,7 +84,7 @@ void RunGrid(const LaunchSpec& spec, void (*body)(const void*), const void* clos
         stop = true;
       }
     }
-  }
+  });
   if (!failure.empty()) throw Error(failure);
 }
 

@@ -38,7 +38,7 @@ struct dim3 {
 // when KILN_SIM_REVERSE=1 at the first launch, or set here.
 bool ReverseMode();
 void SetReverseMode(bool on);
-// Worker threads for blocks (default: OpenMP's thread count; KILN_SIM_THREADS overrides).
+// Worker threads for blocks (default: kiln::NumThreads(); KILN_SIM_THREADS overrides, capped by the pool).
 // Reverse mode always uses one, so the block order is the reverse one.
 int SimThreads();
 void SetSimThreads(int n);  // 0: back to the default
