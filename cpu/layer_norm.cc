@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "cpu/kernels.h"
+#include "cpu/norm_rows.h"
 #include "cpu/reduce.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -26,25 +27,9 @@ void Forward(const KernelArgs& args) {
   T* mean_out = static_cast<T*>(args.out[1].data);
   T* rstd_out = static_cast<T*>(args.out[2].data);
   const T eps = static_cast<T>(args.fattr[0]);
-  const T ct = static_cast<T>(c);
 #pragma omp parallel for schedule(static) if (rows * c >= kParallelMin && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
-    const T* x = xp + r * c;
-    T* y = yp + r * c;
-    const T mean = reduce::RowSum<T>(c, [x](int64_t j) { return x[j]; }) / ct;
-    const T var = reduce::RowSum<T>(c,
-                                    [x, mean](int64_t j) {
-                                      const T d = x[j] - mean;
-                                      return d * d;
-                                    }) /
-                  ct;
-    const T rstd = T(1) / std::sqrt(var + eps);
-    for (int64_t j = 0; j < c; ++j) {
-      const T v = ((x[j] - mean) * rstd) * w[j];
-      y[j] = b != nullptr ? v + b[j] : v;
-    }
-    mean_out[r] = mean;
-    rstd_out[r] = rstd;
+    norm::LayerNormRow(xp + r * c, w, b, yp + r * c, c, eps, mean_out + r, rstd_out + r);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cpu/kernels.h"
+#include "cpu/norm_rows.h"
 #include "cpu/reduce.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -22,15 +23,9 @@ void Forward(const KernelArgs& args) {
   T* yp = static_cast<T*>(args.out[0].data);
   T* rstd_out = static_cast<T*>(args.out[1].data);
   const T eps = static_cast<T>(args.fattr[0]);
-  const T ct = static_cast<T>(c);
 #pragma omp parallel for schedule(static) if (rows * c >= kParallelMin && rows > 1)
   for (int64_t r = 0; r < rows; ++r) {
-    const T* x = xp + r * c;
-    T* y = yp + r * c;
-    const T ms = reduce::RowSum<T>(c, [x](int64_t j) { return x[j] * x[j]; }) / ct;
-    const T rstd = T(1) / std::sqrt(ms + eps);
-    for (int64_t j = 0; j < c; ++j) y[j] = (x[j] * rstd) * w[j];
-    rstd_out[r] = rstd;
+    norm::RmsNormRow(xp + r * c, w, yp + r * c, c, eps, rstd_out + r);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "nn/model_io.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
+#include "ops/profile.h"
 #include "optim/sgd.h"
 #include "report/plot.h"
 
@@ -267,6 +268,7 @@ StepResult Trainer::Step() {
   optimizer_->ZeroGrad();
   step_ = r.step;
   tokens_seen_ += r.tokens;
+  ops::ProfileStep();  // KILN_PROFILE=1: per-step times and shares of the step
   return r;
 }
 
