@@ -2,6 +2,7 @@
 // plain op call recorded into the autograd graph. This is the API models and trainers use.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "autograd/engine.h"
@@ -26,6 +27,8 @@ Tensor Contiguous(const Tensor& x);
 Tensor Cast(const Tensor& x, DType dtype);
 Tensor Concat(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+// x.select(dim, i) for every i, as views; the backward writes all gradients into one tensor.
+std::vector<Tensor> Unbind(const Tensor& x, int64_t dim);
 
 // Unary.
 Tensor Neg(const Tensor& x);
@@ -61,15 +64,30 @@ Tensor LogSoftmax(const Tensor& x, int64_t dim = -1);
 
 // Linear algebra.
 Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// x (N, K), weight (M, K), bias (M) or undefined -> x weight^T + bias, the bias folded into the
+// GEMM; its gradient a fixed-order column sum (BiasGrad).
+Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // Transformer layers (differentiable output only; statistics stay internal).
 Tensor LayerNorm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
 Tensor RmsNorm(const Tensor& x, const Tensor& weight, double eps = 1e-6);
 Tensor Embedding(const Tensor& weight, const Tensor& ids);
 Tensor Rope(const Tensor& x, const Tensor& positions, double theta = 10000.0);
+// Residual add fused with the norm: -> {LayerNorm(x + residual), x + residual}.
+std::pair<Tensor, Tensor> AddLayerNorm(const Tensor& x, const Tensor& residual,
+                                       const Tensor& weight, const Tensor& bias,
+                                       double eps = 1e-5);
+std::pair<Tensor, Tensor> AddRmsNorm(const Tensor& x, const Tensor& residual,
+                                     const Tensor& weight, double eps = 1e-6);
+// silu(gate) * up in one pass (Llama's MLP).
+Tensor Swiglu(const Tensor& gate, const Tensor& up);
 // Per-row losses (N), 0 where target == ignore_index.
 Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, int64_t ignore_index = -100,
                     double label_smoothing = 0.0);
+// CrossEntropy(Matmul(hidden, weight, false, true), targets) for hidden (N, C), weight (V, C),
+// computed in tiles: neither the (N, V) logits nor their gradient is ever materialized.
+Tensor LinearCrossEntropy(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
+                          int64_t ignore_index = -100, double label_smoothing = 0.0);
 Tensor Attention(const Tensor& q, const Tensor& k, const Tensor& v,
                  const Tensor& doc_ids = Tensor(), double scale = -1.0);  // -1: 1/sqrt(HS)
 Tensor Gather(const Tensor& x, int64_t dim, const Tensor& index);

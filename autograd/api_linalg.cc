@@ -13,6 +13,12 @@ Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                           autograd::kSaveAll, autograd::kSaveNone)[0];
 }
 
+Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  // Saved: x, weight (the bias gradient needs only the output gradient).
+  return autograd::Record(Op::kLinear, {x, weight, bias}, {ops::Linear(x, weight, bias)}, {}, -1,
+                          0b011u, autograd::kSaveNone)[0];
+}
+
 Tensor Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& doc_ids,
                  double scale) {
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));

@@ -62,6 +62,15 @@ std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, in
   return out;
 }
 
+std::vector<Tensor> Unbind(const Tensor& x, int64_t dim) {
+  std::vector<Tensor> outs = ops::Unbind(x, dim);
+  OpAttrs a;
+  a.ints.push_back(NormalizeDim(dim, x.dim(), "Unbind"));
+  for (int64_t s : x.shape()) a.ints.push_back(s);
+  return autograd::Record(Op::kUnbind, {x}, std::move(outs), a, -1, autograd::kSaveNone,
+                          autograd::kSaveNone);
+}
+
 Tensor Expand(const Tensor& x, const Shape& shape) {
   return autograd::Record(Op::kExpand, {x}, {ops::Expand(x, shape)}, ShapeAttrs(x.shape()), -1,
                           autograd::kSaveNone, autograd::kSaveNone)[0];

@@ -25,7 +25,9 @@
 #include "base/thread_pool.h"
 #include "cpu/isa.h"
 #include "nn/gpt.h"
+#include "ops/profile.h"
 #include "optim/adamw.h"
+#include "tensor/storage.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -135,9 +137,17 @@ int main(int argc, char** argv) {
       return loss.item();
     };
     double loss = step();  // warm-up
+    // KILN_PROFILE=1: the table covers the timed steps only, with each op's share of the step.
+    kiln::ops::ResetProfile();
+    kiln::ResetCpuAllocatorPeak();
+    const kiln::AllocatorStats before = kiln::CpuAllocatorStats();
     const auto start = Clock::now();
-    for (int64_t s = 0; s < a.steps; ++s) loss = step();
+    for (int64_t s = 0; s < a.steps; ++s) {
+      loss = step();
+      kiln::ops::ProfileStep();
+    }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    const kiln::AllocatorStats after = kiln::CpuAllocatorStats();
     const double tokens = static_cast<double>(a.batch * a.seq * a.steps);
     const double tps = tokens / secs;
     const double model_gflops = TrainFlopsPerToken(config, matmul_params, a.seq) * tps / 1e9;
@@ -145,10 +155,13 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"kiln\", \"isa\": \"%s\", \"mode\": \"train\", \"model\": \"%s\", "
         "\"params\": %lld, \"tokens_per_s\": %.1f, \"step_s\": %.4f, \"loss\": %.6f, "
-        "\"model_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"peak_rss_mib\": %.1f}\n",
+        "\"model_gflops\": %.2f, \"sgemm_gflops\": %.2f, \"peak_rss_mib\": %.1f, "
+        "\"tensor_peak_mib\": %.1f, \"fresh_allocs_per_step\": %.1f}\n",
         kiln::cpu::IsaName(kiln::cpu::ActiveIsa()), a.model.c_str(),
         static_cast<long long>(model.NumParameters()), tps, secs / a.steps, loss, model_gflops,
-        blas, PeakRssMiB());
+        blas, PeakRssMiB(), static_cast<double>(after.peak_in_use_bytes) / (1 << 20),
+        static_cast<double>(after.fresh_allocations - before.fresh_allocations) /
+            static_cast<double>(a.steps));
   } else if (a.mode == "sample") {
     kiln::NoGradGuard no_grad;
     std::vector<int32_t> prompts = Tokens(a.batch * a.prompt, config.vocab_size, 3);

@@ -3,12 +3,12 @@
 // variance of x - mean) in the fixed order of cpu/reduce.h; the weight / bias gradients are summed
 // over rows in fixed chunks of kRowChunk rows combined pairwise, so no float depends on the
 // thread count or the ISA path.
-
 #include <cmath>
 #include <cstdint>
 
 #include "base/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu/norm_rows.h"
 #include "cpu/reduce.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -26,25 +26,9 @@ void Forward(const KernelArgs& args) {
   T* mean_out = static_cast<T*>(args.out[1].data);
   T* rstd_out = static_cast<T*>(args.out[2].data);
   const T eps = static_cast<T>(args.fattr[0]);
-  const T ct = static_cast<T>(c);
   kiln::ParallelForWork(rows, c, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
     for (int64_t r = r_lo; r < r_hi; ++r) {
-      const T* x = xp + r * c;
-      T* y = yp + r * c;
-      const T mean = reduce::RowSum<T>(c, [x](int64_t j) { return x[j]; }) / ct;
-      const T var = reduce::RowSum<T>(c,
-                                      [x, mean](int64_t j) {
-                                        const T d = x[j] - mean;
-                                        return d * d;
-                                      }) /
-                    ct;
-      const T rstd = T(1) / std::sqrt(var + eps);
-      for (int64_t j = 0; j < c; ++j) {
-        const T v = ((x[j] - mean) * rstd) * w[j];
-        y[j] = b != nullptr ? v + b[j] : v;
-      }
-      mean_out[r] = mean;
-      rstd_out[r] = rstd;
+      norm::LayerNormRow(xp + r * c, w, b, yp + r * c, c, eps, mean_out + r, rstd_out + r);
     }
   });
 }
@@ -64,43 +48,41 @@ void Backward(const KernelArgs& args) {
   const int64_t nchunks = (rows + reduce::kRowChunk - 1) / reduce::kRowChunk;
   T* pw = gw != nullptr ? reduce::Alloc<T>(nchunks * c) : nullptr;
   T* pb = gb != nullptr ? reduce::Alloc<T>(nchunks * c) : nullptr;
-  kiln::ParallelForWork(
-      nchunks, reduce::kRowChunk * c, kParallelMin, [&](int64_t k_lo, int64_t k_hi) {
-        for (int64_t k = k_lo; k < k_hi; ++k) {
-          const int64_t r0 = k * reduce::kRowChunk;
-          const int64_t r1 = r0 + reduce::kRowChunk < rows ? r0 + reduce::kRowChunk : rows;
-          T* kw = pw != nullptr ? pw + k * c : nullptr;
-          T* kb = pb != nullptr ? pb + k * c : nullptr;
+  kiln::ParallelForWork(nchunks, reduce::kRowChunk * c, kParallelMin, [&](int64_t k_lo, int64_t k_hi) {
+    for (int64_t k = k_lo; k < k_hi; ++k) {
+      const int64_t r0 = k * reduce::kRowChunk;
+      const int64_t r1 = r0 + reduce::kRowChunk < rows ? r0 + reduce::kRowChunk : rows;
+      T* kw = pw != nullptr ? pw + k * c : nullptr;
+      T* kb = pb != nullptr ? pb + k * c : nullptr;
+      for (int64_t j = 0; j < c; ++j) {
+        if (kw != nullptr) kw[j] = T(0);
+        if (kb != nullptr) kb[j] = T(0);
+      }
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* x = xp + r * c;
+        const T* gy = gyp + r * c;
+        const T mean = mean_in[r], rstd = rstd_in[r];
+        if (gxp != nullptr) {
+          // gx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = gy * w.
+          const T m1 = reduce::RowSum<T>(c, [gy, w](int64_t j) { return gy[j] * w[j]; }) / ct;
+          const T m2 = reduce::RowSum<T>(
+                           c, [=](int64_t j) { return (gy[j] * w[j]) * ((x[j] - mean) * rstd); }) /
+                       ct;
+          T* gx = gxp + r * c;
           for (int64_t j = 0; j < c; ++j) {
-            if (kw != nullptr) kw[j] = T(0);
-            if (kb != nullptr) kb[j] = T(0);
-          }
-          for (int64_t r = r0; r < r1; ++r) {
-            const T* x = xp + r * c;
-            const T* gy = gyp + r * c;
-            const T mean = mean_in[r], rstd = rstd_in[r];
-            if (gxp != nullptr) {
-              // gx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = gy * w.
-              const T m1 = reduce::RowSum<T>(c, [gy, w](int64_t j) { return gy[j] * w[j]; }) / ct;
-              const T m2 =
-                  reduce::RowSum<T>(
-                      c, [=](int64_t j) { return (gy[j] * w[j]) * ((x[j] - mean) * rstd); }) /
-                  ct;
-              T* gx = gxp + r * c;
-              for (int64_t j = 0; j < c; ++j) {
-                const T xhat = (x[j] - mean) * rstd;
-                gx[j] = ((gy[j] * w[j] - m1) - xhat * m2) * rstd;
-              }
-            }
-            if (kw != nullptr) {
-              for (int64_t j = 0; j < c; ++j) kw[j] = kw[j] + gy[j] * ((x[j] - mean) * rstd);
-            }
-            if (kb != nullptr) {
-              for (int64_t j = 0; j < c; ++j) kb[j] = kb[j] + gy[j];
-            }
+            const T xhat = (x[j] - mean) * rstd;
+            gx[j] = ((gy[j] * w[j] - m1) - xhat * m2) * rstd;
           }
         }
-      });
+        if (kw != nullptr) {
+          for (int64_t j = 0; j < c; ++j) kw[j] = kw[j] + gy[j] * ((x[j] - mean) * rstd);
+        }
+        if (kb != nullptr) {
+          for (int64_t j = 0; j < c; ++j) kb[j] = kb[j] + gy[j];
+        }
+      }
+    }
+  });
   if (nchunks > 0) {
     kiln::ParallelForWork(c, nchunks, kParallelMin, [&](int64_t j_lo, int64_t j_hi) {
       for (int64_t j = j_lo; j < j_hi; ++j) {

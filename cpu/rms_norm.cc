@@ -1,12 +1,12 @@
 // RmsNorm forward and fused backward kernels over the rows of a (rows, C) matrix (Llama's RMSNorm:
 // y = x * rsqrt(mean(x^2) + eps) * w). The mean of squares uses the fixed row order of
 // cpu/reduce.h and the weight gradient the fixed row chunks, as LayerNorm does.
-
 #include <cmath>
 #include <cstdint>
 
 #include "base/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu/norm_rows.h"
 #include "cpu/reduce.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -22,15 +22,9 @@ void Forward(const KernelArgs& args) {
   T* yp = static_cast<T*>(args.out[0].data);
   T* rstd_out = static_cast<T*>(args.out[1].data);
   const T eps = static_cast<T>(args.fattr[0]);
-  const T ct = static_cast<T>(c);
   kiln::ParallelForWork(rows, c, kParallelMin, [&](int64_t r_lo, int64_t r_hi) {
     for (int64_t r = r_lo; r < r_hi; ++r) {
-      const T* x = xp + r * c;
-      T* y = yp + r * c;
-      const T ms = reduce::RowSum<T>(c, [x](int64_t j) { return x[j] * x[j]; }) / ct;
-      const T rstd = T(1) / std::sqrt(ms + eps);
-      for (int64_t j = 0; j < c; ++j) y[j] = (x[j] * rstd) * w[j];
-      rstd_out[r] = rstd;
+      norm::RmsNormRow(xp + r * c, w, yp + r * c, c, eps, rstd_out + r);
     }
   });
 }
@@ -47,38 +41,35 @@ void Backward(const KernelArgs& args) {
   const T ct = static_cast<T>(c);
   const int64_t nchunks = (rows + reduce::kRowChunk - 1) / reduce::kRowChunk;
   T* pw = gw != nullptr ? reduce::Alloc<T>(nchunks * c) : nullptr;
-  kiln::ParallelForWork(
-      nchunks, reduce::kRowChunk * c, kParallelMin, [&](int64_t k_lo, int64_t k_hi) {
-        for (int64_t k = k_lo; k < k_hi; ++k) {
-          const int64_t r0 = k * reduce::kRowChunk;
-          const int64_t r1 = r0 + reduce::kRowChunk < rows ? r0 + reduce::kRowChunk : rows;
-          T* kw = pw != nullptr ? pw + k * c : nullptr;
-          if (kw != nullptr) {
-            for (int64_t j = 0; j < c; ++j) kw[j] = T(0);
-          }
-          for (int64_t r = r0; r < r1; ++r) {
-            const T* x = xp + r * c;
-            const T* gy = gyp + r * c;
-            const T rstd = rstd_in[r];
-            if (gxp != nullptr) {
-              // gx = rstd * (dxhat - xhat * mean(dxhat * xhat)), xhat = x * rstd, dxhat = gy * w.
-              const T m2 =
-                  reduce::RowSum<T>(c, [=](int64_t j) { return (gy[j] * w[j]) * (x[j] * rstd); }) /
-                  ct;
-              T* gx = gxp + r * c;
-              for (int64_t j = 0; j < c; ++j) gx[j] = (gy[j] * w[j] - (x[j] * rstd) * m2) * rstd;
-            }
-            if (kw != nullptr) {
-              for (int64_t j = 0; j < c; ++j) kw[j] = kw[j] + gy[j] * (x[j] * rstd);
-            }
-          }
+  kiln::ParallelForWork(nchunks, reduce::kRowChunk * c, kParallelMin, [&](int64_t k_lo, int64_t k_hi) {
+    for (int64_t k = k_lo; k < k_hi; ++k) {
+      const int64_t r0 = k * reduce::kRowChunk;
+      const int64_t r1 = r0 + reduce::kRowChunk < rows ? r0 + reduce::kRowChunk : rows;
+      T* kw = pw != nullptr ? pw + k * c : nullptr;
+      if (kw != nullptr) {
+        for (int64_t j = 0; j < c; ++j) kw[j] = T(0);
+      }
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* x = xp + r * c;
+        const T* gy = gyp + r * c;
+        const T rstd = rstd_in[r];
+        if (gxp != nullptr) {
+          // gx = rstd * (dxhat - xhat * mean(dxhat * xhat)), xhat = x * rstd, dxhat = gy * w.
+          const T m2 =
+              reduce::RowSum<T>(c, [=](int64_t j) { return (gy[j] * w[j]) * (x[j] * rstd); }) / ct;
+          T* gx = gxp + r * c;
+          for (int64_t j = 0; j < c; ++j) gx[j] = (gy[j] * w[j] - (x[j] * rstd) * m2) * rstd;
         }
-      });
+        if (kw != nullptr) {
+          for (int64_t j = 0; j < c; ++j) kw[j] = kw[j] + gy[j] * (x[j] * rstd);
+        }
+      }
+    }
+  });
   if (gw != nullptr) {
     if (nchunks > 0) {
       kiln::ParallelForWork(c, nchunks, kParallelMin, [&](int64_t j_lo, int64_t j_hi) {
-        for (int64_t j = j_lo; j < j_hi; ++j)
-          gw[j] = reduce::StridedTreeCombine(pw + j, c, 0, nchunks);
+        for (int64_t j = j_lo; j < j_hi; ++j) gw[j] = reduce::StridedTreeCombine(pw + j, c, 0, nchunks);
       });
     } else {
       for (int64_t j = 0; j < c; ++j) gw[j] = T(0);

@@ -2,6 +2,7 @@
 
 #include "autograd/api.h"
 #include "base/check.h"
+#include "nn/fusion.h"
 
 namespace kiln::nn {
 
@@ -39,11 +40,19 @@ CausalSelfAttention::Qkv CausalSelfAttention::Project(const Tensor& x,
                 hs = config_.head_dim;
   Qkv out;
   if (c_attn_ != nullptr) {
-    // (B, T, 3C) viewed as (B, T, 3, NH, HS): q, k, v are strided views, no copy.
+    // (B, T, 3C) viewed as (B, T, 3, NH, HS): q, k, v are strided views, no copy; Unbind's
+    // backward writes their three gradients into one (B, T, 3C) tensor.
     Tensor qkv = Reshape(c_attn_->Forward(x), {b, t, 3, nh, hs});
-    out.q = Squeeze(Narrow(qkv, 2, 0, 1), 2);
-    out.k = Squeeze(Narrow(qkv, 2, 1, 1), 2);
-    out.v = Squeeze(Narrow(qkv, 2, 2, 1), 2);
+    if (ActiveFusion().qkv) {
+      std::vector<Tensor> parts = Unbind(qkv, 2);
+      out.q = parts[0];
+      out.k = parts[1];
+      out.v = parts[2];
+    } else {
+      out.q = Squeeze(Narrow(qkv, 2, 0, 1), 2);
+      out.k = Squeeze(Narrow(qkv, 2, 1, 1), 2);
+      out.v = Squeeze(Narrow(qkv, 2, 2, 1), 2);
+    }
   } else {
     out.q = Rope(Reshape(q_proj_->Forward(x), {b, t, nh, hs}), positions, config_.rope_theta);
     out.k = Rope(Reshape(k_proj_->Forward(x), {b, t, nkv, hs}), positions, config_.rope_theta);
@@ -59,7 +68,8 @@ Tensor CausalSelfAttention::Forward(const Tensor& x, const Tensor& positions,
       << ShapeToString(x.shape());
   const int64_t b = x.size(0), t = x.size(1);
   Qkv p = Project(x, positions);
-  // (B, T, H, HS) -> (B, H, T, HS) as views; the attention op reads any strides.
+  // (B, T, H, HS) -> (B, H, T, HS) as views; the attention op reads any strides and returns its
+  // output as a (B, H, T, HS) view of (B, T, H, HS) memory, so the permute back needs no copy.
   Tensor y = Attention(Permute(p.q, {0, 2, 1, 3}), Permute(p.k, {0, 2, 1, 3}),
                        Permute(p.v, {0, 2, 1, 3}), doc_ids);
   y = Reshape(Permute(y, {0, 2, 1, 3}), {b, t, config_.n_head * config_.head_dim});

@@ -1,6 +1,7 @@
 #include "nn/block.h"
 
 #include "autograd/api.h"
+#include "nn/fusion.h"
 
 namespace kiln::nn {
 
@@ -28,8 +29,18 @@ Tensor Block::Norm2(const Tensor& x) const {
 }
 
 Tensor Block::Forward(const Tensor& x, const Tensor& positions, const Tensor& doc_ids) const {
-  Tensor h = x + attn_->Forward(Norm1(x), positions, doc_ids);
-  return Output(h + mlp_->Forward(Norm2(h)));
+  const Tensor a = attn_->Forward(Norm1(x), positions, doc_ids);
+  const Module* norm2 = ln_2_ != nullptr ? static_cast<const Module*>(ln_2_) : rms_2_;
+  if (norm2->Hooked() || !ActiveFusion().norm) {  // a hook wants the norm's own output: the unfused path (same bits)
+    Tensor h = x + a;
+    return Output(h + mlp_->Forward(Norm2(h)));
+  }
+  // The residual add and the second norm as one fused op (AddLayerNorm / AddRmsNorm): the bits
+  // of Norm2(x + a) in one pass over the rows.
+  auto [n2, h] = ln_2_ != nullptr
+                     ? AddLayerNorm(x, a, ln_2_->weight(), ln_2_->bias(), ln_2_->eps())
+                     : AddRmsNorm(x, a, rms_2_->weight(), rms_2_->eps());
+  return Output(h + mlp_->Forward(n2));
 }
 
 Tensor Block::ForwardCached(const Tensor& x, const Tensor& positions,

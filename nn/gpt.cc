@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "autograd/api.h"
 #include "base/check.h"
+#include "nn/fusion.h"
 
 namespace kiln::nn {
 namespace {
@@ -156,10 +157,19 @@ Tensor GptModel::TokenLogprobs(const ModelInput& in, const Tensor& targets,
 
 Tensor GptModel::LossSum(const ModelInput& in, const Tensor& targets,
                          int64_t ignore_index) const {
-  Tensor logits = Forward(in);
+  KILN_CHECK(targets.shape() == in.ids.shape())
+      << "GptModel: targets of shape " << ShapeToString(targets.shape()) << " for ids of shape "
+      << ShapeToString(in.ids.shape());
   const int64_t n = in.ids.numel();
-  return Sum(CrossEntropy(Reshape(logits, {n, config_.vocab_size}), Reshape(targets, {n}),
-                          ignore_index));
+  if (!ActiveFusion().ce) {
+    return Sum(CrossEntropy(Reshape(Forward(in), {n, config_.vocab_size}), Reshape(targets, {n}),
+                            ignore_index));
+  }
+  // The head and the cross-entropy in one tiled op: no (B, T, V) logits, nor their gradient.
+  Tensor hidden = Hidden(in);
+  const Tensor& head = lm_head_ != nullptr ? lm_head_->weight() : wte_->weight();
+  return Sum(LinearCrossEntropy(Reshape(hidden, {n, config_.n_embd}), head,
+                                Reshape(targets, {n}), ignore_index));
 }
 
 Tensor GptModel::Loss(const ModelInput& in, const Tensor& targets, int64_t ignore_index) const {

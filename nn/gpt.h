@@ -59,6 +59,8 @@ class GptModel : public Module {
   // Mean cross-entropy over the targets that are not ignore_index (a scalar).
   Tensor Loss(const ModelInput& in, const Tensor& targets, int64_t ignore_index = -100) const;
   // Sum of the per-token cross-entropies (a scalar): for losses normalized over a global batch.
+  // The head and the cross-entropy run as one tiled op (LinearCrossEntropy): no (B, T, V) tensor
+  // is built. Equal to the unfused path within float rounding (bitwise for V <= 4096).
   Tensor LossSum(const ModelInput& in, const Tensor& targets, int64_t ignore_index = -100) const;
 
   // Generation (no autograd). tokens: the new tokens of each sample, back to back (sample s has

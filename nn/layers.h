@@ -42,6 +42,7 @@ class LayerNorm : public Module {
   Tensor Forward(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  double eps() const { return eps_; }
 
  private:
   double eps_;
@@ -54,6 +55,7 @@ class RmsNorm : public Module {
   RmsNorm(int64_t dim, double eps);
   Tensor Forward(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
+  double eps() const { return eps_; }
 
  private:
   double eps_;

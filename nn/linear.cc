@@ -1,4 +1,5 @@
 #include "autograd/api.h"
+#include "nn/fusion.h"
 #include "nn/layers.h"
 
 namespace kiln::nn {
@@ -18,8 +19,15 @@ Tensor Linear::Forward(const Tensor& x) const {
   // Rows are independent in kiln's GEMM (each output element is one FMA chain over k), so
   // flattening the leading dims changes no bits.
   Tensor rows = Reshape(x, {x.numel() / in_, in_});
-  Tensor y = Matmul(rows, weight_, /*trans_a=*/false, /*trans_b=*/true);
-  if (bias_.defined()) y = y + bias_;
+  // The bias is folded into the GEMM (kiln::Linear): no broadcast add pass, and its gradient is a
+  // fixed-order column sum read in place.
+  Tensor y;
+  if (ActiveFusion().linear) {
+    y = kiln::Linear(rows, weight_, bias_);
+  } else {
+    y = Matmul(rows, weight_, /*trans_a=*/false, /*trans_b=*/true);
+    if (bias_.defined()) y = y + bias_;
+  }
   return Output(Reshape(y, out_shape));
 }
 

@@ -1,6 +1,7 @@
 #include "nn/mlp.h"
 
 #include "autograd/api.h"
+#include "nn/fusion.h"
 
 namespace kiln::nn {
 
@@ -18,7 +19,11 @@ Mlp::Mlp(const GptConfig& config) : Module("Mlp"), gpt2_(config.is_gpt2()) {
 
 Tensor Mlp::Forward(const Tensor& x) const {
   if (gpt2_) return Output(c_proj_->Forward(Gelu(c_fc_->Forward(x))));
-  return Output(down_proj_->Forward(Silu(gate_proj_->Forward(x)) * up_proj_->Forward(x)));
+  // silu(gate) * up as one fused op (the bits of the Silu / Mul chain).
+  if (!ActiveFusion().swiglu) {
+    return Output(down_proj_->Forward(Silu(gate_proj_->Forward(x)) * up_proj_->Forward(x)));
+  }
+  return Output(down_proj_->Forward(Swiglu(gate_proj_->Forward(x), up_proj_->Forward(x))));
 }
 
 }  // namespace kiln::nn

@@ -145,6 +145,13 @@ void Module::RemoveHook(int handle) {
           b.end());
 }
 
+bool Module::Hooked() const {
+  for (const Module* m = this; m != nullptr; m = m->parent_) {
+    if (!m->hooks_->forward.empty() || !m->hooks_->backward.empty()) return true;
+  }
+  return false;
+}
+
 Tensor Module::Output(const Tensor& output) const {
   bool any_backward = false;
   std::string name;

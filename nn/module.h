@@ -62,6 +62,9 @@ class Module {
   int AddForwardHook(ForwardHook hook);
   int AddBackwardHook(BackwardHook hook);
   void RemoveHook(int handle);  // either kind; unknown handles are ignored
+  // Whether a hook on this module or one above it would see this module's output (fused paths
+  // that bypass a module's Forward fall back to it then).
+  bool Hooked() const;
 
  protected:
   // Registers a parameter (made a leaf that requires grad) under `name`; returns the live tensor.

@@ -28,6 +28,8 @@ Tensor Contiguous(const Tensor& x);  // x itself when already contiguous
 Tensor Cast(const Tensor& x, DType dtype);
 Tensor Concat(const std::vector<Tensor>& xs, int64_t dim);
 std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
+// The slices x.select(dim, i), i < x.shape()[dim], as views (dim removed).
+std::vector<Tensor> Unbind(const Tensor& x, int64_t dim);
 
 // ---- Unary elementwise (f32 / f64) -------------------------------------------------------------
 Tensor Neg(const Tensor& x);
@@ -77,6 +79,11 @@ Tensor LogSoftmax(const Tensor& x, int64_t dim = -1);
 // dims must match, or b may be 2-D (shared weight). Each output element is one FMA chain over K
 // in order, so a row's bits do not depend on M, N or the batch.
 Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// x (N, K), weight (M, K), bias (M) or undefined -> x weight^T + bias (N, M); the bias is folded
+// into the GEMM (each element's FMA chain starts from it).
+Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// grad (N, M) -> its column sums (M), the gradient of a broadcast bias, in fixed row chunks.
+Tensor BiasGrad(const Tensor& grad);
 
 // ---- Transformer layers ------------------------------------------------------------------------
 // x (..., C), weight / bias (C) -> {y (..., C), mean (rows), rstd (rows)}. bias may be undefined.
@@ -88,6 +95,18 @@ std::vector<Tensor> LayerNormBackward(const Tensor& x, const Tensor& weight, con
 std::vector<Tensor> RmsNorm(const Tensor& x, const Tensor& weight, double eps);
 std::vector<Tensor> RmsNormBackward(const Tensor& x, const Tensor& weight, const Tensor& rstd,
                                     const Tensor& grad_y);  // -> {grad_x, grad_weight}
+// Residual add fused with the norm: x, residual (..., C) -> {y = LayerNorm(x + residual),
+// h = x + residual, mean, rstd} / {y = RmsNorm(x + residual), h, rstd}.
+std::vector<Tensor> AddLayerNorm(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                                 const Tensor& bias, double eps);
+std::vector<Tensor> AddRmsNorm(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                               double eps);
+// Shared checks of the two (x and residual of one shape, weight / bias (C)).
+void CheckResidualNorm(const Tensor& x, const Tensor& residual, const Tensor& weight,
+                       const Tensor& bias, const char* op);
+// gate, up (same shape) -> silu(gate) * up; backward -> {grad_gate, grad_up}.
+Tensor Swiglu(const Tensor& gate, const Tensor& up);
+std::vector<Tensor> SwigluBackward(const Tensor& gate, const Tensor& up, const Tensor& grad);
 // weight (V, C), ids (...) i32/i64 -> (..., C). Ids outside [0, V) throw.
 Tensor Embedding(const Tensor& weight, const Tensor& ids);
 // grad_weight (V, C): a deterministic scatter-add (each row sums its tokens in order).
@@ -101,6 +120,16 @@ std::vector<Tensor> CrossEntropy(const Tensor& logits, const Tensor& targets, in
                                  double label_smoothing);
 Tensor CrossEntropyBackward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
                             const Tensor& grad_loss, int64_t ignore_index, double label_smoothing);
+// The LM head fused with CrossEntropy: hidden (N, C), weight (V, C), targets (N) -> {loss (N),
+// lse (N)} of CrossEntropy(hidden weight^T, targets), without materializing the (N, V) logits.
+std::vector<Tensor> LinearCrossEntropy(const Tensor& hidden, const Tensor& weight,
+                                       const Tensor& targets, int64_t ignore_index,
+                                       double label_smoothing);
+// -> {grad_hidden (N, C), grad_weight (V, C)}
+std::vector<Tensor> LinearCrossEntropyBackward(const Tensor& hidden, const Tensor& weight,
+                                               const Tensor& targets, const Tensor& lse,
+                                               const Tensor& grad_loss, int64_t ignore_index,
+                                               double label_smoothing);
 // Causal attention. q (B, NH, Tq, HS), k / v (B, NKV, Tk, HS) (any strides with HS contiguous),
 // doc_ids (B, Tk) i32 or undefined -> {out (B, NH, Tq, HS), lse (B, NH, Tq)}. Query i is at
 // position Tk - Tq + i and sees keys at positions <= its own, of its own document.

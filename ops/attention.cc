@@ -23,6 +23,13 @@ Tensor DocIds(const Tensor& doc, int64_t b, int64_t tk) {
   return d.strides()[1] == 1 ? d : Contiguous(d);
 }
 
+// An uninitialized (B, H, T, HS) tensor laid out in memory as (B, T, H, HS): the layout the
+// model's next op (the output projection, or the q/k/v projection's gradient) reads, so the
+// permute back to (B, T, H, HS) is a plain view and no copy is made.
+Tensor EmptyHeadsLast(const Shape& bhts, DType dtype) {
+  return Permute(Tensor::Empty({bhts[0], bhts[2], bhts[1], bhts[3]}, dtype), {0, 2, 1, 3});
+}
+
 void CheckQkv(const Tensor& q, const Tensor& k, const Tensor& v) {
   CheckFloat(q, "Attention", "q");
   CheckSameDtype(q, k, "Attention");
@@ -50,7 +57,7 @@ std::vector<Tensor> Attention(const Tensor& q_in, const Tensor& k_in, const Tens
   Tensor q = LastDimContiguous(q_in), k = LastDimContiguous(k_in), v = LastDimContiguous(v_in);
   Tensor doc = DocIds(doc_in, q.size(0), k.size(2));
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor out = Tensor::Empty(q.shape(), q.dtype());
+  Tensor out = EmptyHeadsLast(q.shape(), q.dtype());
   Tensor lse = Tensor::Empty({q.size(0), q.size(1), q.size(2)}, q.dtype());
   if (out.numel() == 0) return {out, lse};
   KernelArgs args;
@@ -79,9 +86,9 @@ std::vector<Tensor> AttentionBackward(const Tensor& q_in, const Tensor& k_in, co
   Tensor o = LastDimContiguous(out), go = LastDimContiguous(grad_out);
   Tensor l = Contiguous(lse);
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor dq = Tensor::Empty(q.shape(), q.dtype());
-  Tensor dk = Tensor::Empty(k.shape(), k.dtype());
-  Tensor dv = Tensor::Empty(v.shape(), v.dtype());
+  Tensor dq = EmptyHeadsLast(q.shape(), q.dtype());
+  Tensor dk = EmptyHeadsLast(k.shape(), k.dtype());
+  Tensor dv = EmptyHeadsLast(v.shape(), v.dtype());
   if (q.numel() == 0 || k.numel() == 0) {
     dq.Fill_(0);
     dk.Fill_(0);

@@ -8,6 +8,22 @@
 #include "ops/reduce_util.h"
 
 namespace kiln::ops {
+void CheckCrossEntropyTargets(const Tensor& targets, int64_t n, int64_t v, int64_t ignore_index,
+                              double label_smoothing, const char* op) {
+  CheckIndexDtype(targets, op, "targets");
+  KILN_CHECK(targets.dim() == 1 && targets.shape()[0] == n)
+      << op << ": expected targets of shape (" << n << ",) for " << n << " rows, got "
+      << ShapeToString(targets.shape());
+  KILN_CHECK(label_smoothing >= 0 && label_smoothing <= 1)
+      << op << ": expected label_smoothing in [0, 1], got " << label_smoothing;
+  std::vector<int64_t> t = targets.ToVector<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    KILN_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < v))
+        << op << ": target " << t[i] << " at row " << i << " is outside [0, " << v
+        << ") and is not ignore_index (" << ignore_index << ")";
+  }
+}
+
 namespace {
 
 void CheckCrossEntropyArgs(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
@@ -18,18 +34,7 @@ void CheckCrossEntropyArgs(const Tensor& logits, const Tensor& targets, int64_t 
   const int64_t n = logits.shape()[0], v = logits.shape()[1];
   KILN_CHECK(v > 0) << op << ": expected a vocabulary V > 0, got logits of shape "
                     << ShapeToString(logits.shape());
-  CheckIndexDtype(targets, op, "targets");
-  KILN_CHECK(targets.dim() == 1 && targets.shape()[0] == n)
-      << op << ": expected targets of shape (" << n << ",) for logits of shape "
-      << ShapeToString(logits.shape()) << ", got " << ShapeToString(targets.shape());
-  KILN_CHECK(label_smoothing >= 0 && label_smoothing <= 1)
-      << op << ": expected label_smoothing in [0, 1], got " << label_smoothing;
-  std::vector<int64_t> t = targets.ToVector<int64_t>();
-  for (int64_t i = 0; i < n; ++i) {
-    KILN_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < v))
-        << op << ": target " << t[i] << " at row " << i << " is outside [0, " << v
-        << ") and is not ignore_index (" << ignore_index << ")";
-  }
+  CheckCrossEntropyTargets(targets, n, v, ignore_index, label_smoothing, op);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -14,9 +15,15 @@ namespace {
 
 using Counter = OpProfile;
 
+using Clock = std::chrono::steady_clock;
+
 struct Profile {
   std::mutex mu;
   Counter ops[kNumOps];
+  int64_t steps = 0;
+  double step_seconds = 0;  // wall time of the marked steps
+  Clock::time_point mark;
+  bool marked = false;  // mark holds the start of the current step
 };
 
 Profile& Get() {
@@ -61,6 +68,13 @@ double Flops(Op op, const KernelArgs& args) {
                        CausalPairs(static_cast<double>(q.sizes[2]), static_cast<double>(k.sizes[2]));
       return op == Op::kAttention ? f : 2.5 * f;
     }
+    case Op::kLinear:
+      return 2.0 * Numel(args.in[0]) * static_cast<double>(args.in[1].sizes[0]);
+    case Op::kLinearCrossEntropy:
+    case Op::kLinearCrossEntropyBackward: {
+      const double f = 2.0 * Numel(args.in[0]) * static_cast<double>(args.in[1].sizes[0]);
+      return op == Op::kLinearCrossEntropy ? f : 3.0 * f;
+    }
     case Op::kAdamW:
       return 12.0 * Numel(args.in[0]);
     default:
@@ -98,6 +112,30 @@ void RecordKernel(Op op, const KernelArgs& args, double seconds) {
   c.bytes += Bytes(args);
 }
 
+void ResetProfile() {
+  if (!ProfilingEnabled()) return;
+  Profile& p = Get();
+  std::lock_guard<std::mutex> lock(p.mu);
+  for (auto& c : p.ops) c = Counter();
+  p.steps = 0;
+  p.step_seconds = 0;
+  p.mark = Clock::now();
+  p.marked = true;
+}
+
+void ProfileStep() {
+  if (!ProfilingEnabled()) return;
+  Profile& p = Get();
+  std::lock_guard<std::mutex> lock(p.mu);
+  const Clock::time_point now = Clock::now();
+  if (p.marked) {
+    p.step_seconds += std::chrono::duration<double>(now - p.mark).count();
+    ++p.steps;
+  }
+  p.mark = now;
+  p.marked = true;
+}
+
 OpProfile GetOpProfile(Op op) {
   Profile& p = Get();
   std::lock_guard<std::mutex> lock(p.mu);
@@ -116,20 +154,42 @@ void PrintProfile(std::FILE* out, bool reset) {
   if (order.empty()) return;
   std::sort(order.begin(), order.end(),
             [&](int a, int b) { return p.ops[a].seconds > p.ops[b].seconds; });
-  std::fprintf(out, "kiln profile (KILN_PROFILE): %.3f s in kernels\n", total);
-  std::fprintf(out, "%-20s %9s %10s %7s %10s %9s %9s\n", "op", "calls", "ms", "share", "GFLOP",
-               "GFLOP/s", "GB/s");
+  // With marked steps: times per step and shares of the step's wall time; else of kernel time.
+  const bool per_step = p.steps > 0 && p.step_seconds > 0;
+  const double div = per_step ? static_cast<double>(p.steps) : 1.0;
+  const double whole = per_step ? p.step_seconds : total;
+  if (per_step) {
+    std::fprintf(out,
+                 "kiln profile (KILN_PROFILE): %lld steps, %.1f ms per step, %.1f ms of it in "
+                 "kernels (%.1f%%)\n",
+                 static_cast<long long>(p.steps), 1e3 * p.step_seconds / div, 1e3 * total / div,
+                 100.0 * total / p.step_seconds);
+  } else {
+    std::fprintf(out, "kiln profile (KILN_PROFILE): %.3f s in kernels\n", total);
+  }
+  std::fprintf(out, "%-26s %9s %10s %7s %10s %9s %9s\n", "op", per_step ? "calls/step" : "calls",
+               per_step ? "ms/step" : "ms", per_step ? "step" : "share", "GFLOP", "GFLOP/s",
+               "GB/s");
   for (int i : order) {
     const Counter& c = p.ops[i];
-    std::fprintf(out, "%-20s %9lld %10.1f %6.1f%% %10.2f %9.2f %9.2f\n",
-                 OpName(static_cast<Op>(i)), static_cast<long long>(c.calls), c.seconds * 1e3,
-                 total > 0 ? 100.0 * c.seconds / total : 0.0, c.flops / 1e9,
-                 c.seconds > 0 ? c.flops / c.seconds / 1e9 : 0.0,
+    std::fprintf(out, "%-26s %9.0f %10.1f %6.1f%% %10.2f %9.2f %9.2f\n",
+                 OpName(static_cast<Op>(i)), static_cast<double>(c.calls) / div,
+                 c.seconds * 1e3 / div, whole > 0 ? 100.0 * c.seconds / whole : 0.0,
+                 c.flops / 1e9 / div, c.seconds > 0 ? c.flops / c.seconds / 1e9 : 0.0,
                  c.seconds > 0 ? c.bytes / c.seconds / 1e9 : 0.0);
   }
-  std::fprintf(out, "(FLOPs: Matmul/Attention counted exactly, other ops ~1 per output element)\n");
+  if (per_step) {
+    const double other = std::max(0.0, p.step_seconds - total);
+    std::fprintf(out, "%-26s %9s %10.1f %6.1f%%\n", "(outside kernels)", "",
+                 other * 1e3 / div, 100.0 * other / p.step_seconds);
+  }
+  std::fprintf(out, "(FLOPs: Matmul/Linear/Attention/LinearCrossEntropy counted exactly, other ops ~1 "
+                    "per output element)\n");
   if (reset) {
     for (auto& c : p.ops) c = Counter();
+    p.steps = 0;
+    p.step_seconds = 0;
+    p.marked = false;
   }
 }
 

@@ -40,6 +40,10 @@ Tensor RunRowReduction(Op op, const Tensor& x, const ReducePlan& plan, DType out
 // hold the result (and ToRows') in a named local until the kernel has run: a KArray does not own
 // its data, so a KArray of a temporary copy would dangle.
 Tensor Dense(const Tensor& x);
+// Cross-entropy targets (N) against a vocabulary of V: i32 / i64, every entry in [0, V) or
+// ignore_index, label_smoothing in [0, 1] (CrossEntropy, LinearCrossEntropy).
+void CheckCrossEntropyTargets(const Tensor& targets, int64_t n, int64_t v, int64_t ignore_index,
+                              double label_smoothing, const char* op);
 
 // Attributes recorded by the reduction wrappers: ints = {keepdim, ndim, shape..., dims...}.
 OpAttrs ReduceAttrs(const Tensor& x, const ReducePlan& plan, bool keepdim);

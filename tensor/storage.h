@@ -18,8 +18,22 @@ class Allocator {
   virtual void Free(void* ptr, int64_t nbytes) = 0;
 };
 
-// The default host allocator (64-byte aligned, zero-size safe).
+// The default host allocator (64-byte aligned, zero-size safe): a caching allocator that keeps
+// freed blocks per size class for reuse (tensor/storage.cc; KILN_ALLOC_CACHE_MB caps the cache,
+// 0 turns it off; exact-size, never reused blocks under AddressSanitizer).
 Allocator* CpuAllocator();
+
+struct AllocatorStats {
+  int64_t in_use_bytes = 0;       // handed out and not yet freed (size-class bytes)
+  int64_t peak_in_use_bytes = 0;  // since the start or the last ResetCpuAllocatorPeak()
+  int64_t cached_bytes = 0;       // freed, kept for reuse
+  int64_t allocations = 0;        // every Allocate
+  int64_t fresh_allocations = 0;  // those that went to the system (not served from the cache)
+};
+AllocatorStats CpuAllocatorStats();
+void ResetCpuAllocatorPeak();
+// Gives every cached block back to the system.
+void ReleaseCpuAllocatorCache();
 
 class Storage {
  public:

@@ -10,6 +10,7 @@
 #include "data/token_file.h"
 #include "io/checkpoint.h"
 #include "nn/model_io.h"
+#include "ops/profile.h"
 #include "train/common.h"
 
 namespace kiln::train {
@@ -209,6 +210,7 @@ StepResult Trainer::Step() {
   optimizer_->ZeroGrad();
   step_ = r.step;
   tokens_seen_ += r.tokens;
+  ops::ProfileStep();  // KILN_PROFILE=1: per-step times and shares of the step
   return r;
 }
 

@@ -1,5 +1,6 @@
 // GptModel for both families: shapes, names, training on one batch, hooks, KV-cache decoding
 // bitwise equal to the full forward, packed documents equal to documents alone.
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <string>
@@ -8,8 +9,10 @@
 #include "autograd/api.h"
 #include "base/rng.h"
 #include "gtest/gtest.h"
+#include "nn/fusion.h"
 #include "nn/gpt.h"
 #include "optim/adamw.h"
+#include "tensor/storage.h"
 
 namespace kiln::nn {
 namespace {
@@ -73,6 +76,82 @@ TEST_P(GptTest, OverfitsOneBatch) {
   }
   EXPECT_NEAR(first, std::log(61.0), 0.3);
   EXPECT_LT(last, 0.1) << "first " << first;
+}
+
+// The caching allocator: after the first step, a training step (forward, backward, AdamW) takes
+// every block from the cache (under AddressSanitizer blocks are never reused; checked instead).
+TEST_P(GptTest, TrainingStepDoesNoFreshAllocationAfterTheFirst) {
+  GptModel m(Config(GetParam()));
+  m.Init(3);
+  Tensor ids = Ids(2, 16, 1, 61), targets = Ids(2, 16, 2, 61);
+  optim::AdamW opt({{m.Parameters()}}, {.lr = 1e-3, .weight_decay = 0.1});
+  auto step = [&] {
+    opt.ZeroGrad();
+    Tensor loss = m.Loss({ids}, targets);
+    Backward(loss);
+    opt.Step();
+  };
+  step();
+  step();
+  const AllocatorStats before = CpuAllocatorStats();
+  step();
+  const AllocatorStats after = CpuAllocatorStats();
+  EXPECT_GT(after.allocations, before.allocations);
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(after.fresh_allocations - before.fresh_allocations,
+            after.allocations - before.allocations);
+#else
+  EXPECT_EQ(after.fresh_allocations, before.fresh_allocations);
+#endif
+}
+
+// The fused paths against the unfused ones (nn/fusion.h) on a training step: norm, qkv and
+// swiglu give the same bits; ce too here (V = 61, one vocabulary chunk); linear moves the numbers
+// by rounding only (the bias starts the GEMM's FMA chain).
+TEST_P(GptTest, FusedPathsMatchUnfused) {
+  auto run = [&](const Fusion& f) {
+    SetFusion(f);
+    GptModel m(Config(GetParam()));
+    m.Init(5);
+    Tensor ids = Ids(2, 16, 1, 61), targets = Ids(2, 16, 2, 61);
+    Tensor loss = m.Loss({ids}, targets);
+    Backward(loss);
+    std::vector<Tensor> out = {loss};
+    for (const Tensor& p : m.Parameters()) out.push_back(p.grad());
+    SetFusion(Fusion{});
+    return out;
+  };
+  const Fusion off{false, false, false, false, false};
+  Fusion exact = off;
+  exact.ce = exact.norm = exact.qkv = exact.swiglu = true;
+  std::vector<Tensor> a = run(off), b = run(exact), c = run(Fusion{});
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(BitEqual(a[i], b[i])) << "tensor " << i;
+    std::vector<float> x = a[i].ToVector<float>(), y = c[i].ToVector<float>();
+    for (size_t j = 0; j < x.size(); ++j) {
+      ASSERT_NEAR(x[j], y[j], 1e-5 + 1e-4 * std::abs(x[j])) << "tensor " << i << " element " << j;
+    }
+  }
+}
+
+TEST(Fusion, ParsesUnfuseLists) {
+  Fusion f = ParseUnfuse("ce,norm");
+  EXPECT_FALSE(f.ce);
+  EXPECT_FALSE(f.norm);
+  EXPECT_TRUE(f.linear && f.qkv && f.swiglu);
+  f = ParseUnfuse("all");
+  EXPECT_FALSE(f.ce || f.linear || f.norm || f.qkv || f.swiglu);
+  f = ParseUnfuse("");
+  EXPECT_TRUE(f.ce && f.linear && f.norm && f.qkv && f.swiglu);
+  try {
+    ParseUnfuse("ce,bogus");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("KILN_UNFUSE: unknown fused path 'bogus'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_P(GptTest, HooksSeeEveryModule) {

@@ -1,7 +1,8 @@
 // Op cases for the transformer-layer rows of the reduction family: LayerNorm (+ backward),
 // RmsNorm (+ backward), Rope (packed positions, i32 / i64, strided views, large angles),
-// CrossEntropy (+ backward; ignore_index rows, label smoothing) and AdamW (several steps against
-// a reference loop). Row counts above 64 cross the fixed row chunks of the weight gradients.
+// CrossEntropy (+ backward; ignore_index rows, label smoothing), LinearCrossEntropy (the LM head
+// fused with it: vocab chunks, row blocks) and AdamW (several steps against a reference loop).
+// Row counts above 64 cross the fixed row chunks of the weight gradients.
 #include <cmath>
 
 #include "tests/ops/op_case.h"
@@ -21,6 +22,21 @@ Tensor Clone(const Tensor& t) {
   Tensor c = Tensor::Empty(t.shape(), t.dtype());
   c.CopyFrom_(t);
   return c;
+}
+
+// Naive f64 helpers for the fused cases.
+Tensor RefAdd(const Tensor& a, const Tensor& b) {
+  std::vector<double> x = a.ToVector<double>(), y = b.ToVector<double>();
+  return TensorFromFn(a.shape(), [&](int64_t i) { return x[i] + y[i]; });
+}
+
+// Two outputs as one tensor (so one case checks and gradchecks both): the differentiable form and
+// the plain one for references.
+Tensor Both(const Tensor& a, const Tensor& b) {
+  return Concat({Reshape(a, {a.numel()}), Reshape(b, {b.numel()})}, 0);
+}
+Tensor RefBoth(const Tensor& a, const Tensor& b) {
+  return ops::Concat({ops::Reshape(a, {a.numel()}), ops::Reshape(b, {b.numel()})}, 0);
 }
 
 }  // namespace
@@ -176,6 +192,102 @@ KILN_OP_CASES(LayerCases) {
       [](const Inputs& x) { return CrossEntropy(x[0], x[1], -100, 0.1); },
       [](const Inputs& x) { return reference::CrossEntropy(x[0], x[1], -100, 0.1); },
       "too large for central differences; numerics and determinism"));
+
+  // ---- Residual add fused with the norms (y and h = x + residual, both checked).
+  cases.push_back(MakeCase(
+      "AddLayerNorm/bias_and_rows", {Op::kAddLayerNorm, Op::kLayerNormBackward},
+      [] {
+        return Inputs{RandnF64({3, 5, 7}, 470), RandnF64({3, 5, 7}, 471), RandnF64({7}, 472),
+                      RandnF64({7}, 473)};
+      },
+      [](const Inputs& x) {
+        auto [y, h] = AddLayerNorm(x[0], x[1], x[2], x[3], 1e-5);
+        return Both(y, h);
+      },
+      [](const Inputs& x) {
+        Tensor h = RefAdd(x[0], x[1]);
+        return RefBoth(reference::LayerNorm(h, x[2], x[3], 1e-5), h);
+      }));
+  cases.push_back(MakeCase(
+      "AddLayerNorm/no_bias_many_rows", {Op::kAddLayerNorm, Op::kLayerNormBackward},
+      [] { return Inputs{RandnF64({70, 3}, 474), RandnF64({70, 3}, 475), RandnF64({3}, 476)}; },
+      [](const Inputs& x) { return AddLayerNorm(x[0], x[1], x[2], Tensor(), 1e-5).first; },
+      [](const Inputs& x) {
+        return reference::LayerNorm(RefAdd(x[0], x[1]), x[2], Tensor(), 1e-5);
+      }));
+  cases.push_back(MakeCase(
+      "AddRmsNorm/rows", {Op::kAddRmsNorm, Op::kRmsNormBackward},
+      [] {
+        return Inputs{RandnF64({4, 2, 9}, 477), RandnF64({4, 2, 9}, 478), RandnF64({9}, 479)};
+      },
+      [](const Inputs& x) {
+        auto [y, h] = AddRmsNorm(x[0], x[1], x[2], 1e-6);
+        return Both(y, h);
+      },
+      [](const Inputs& x) {
+        Tensor h = RefAdd(x[0], x[1]);
+        return RefBoth(reference::RmsNorm(h, x[2], 1e-6), h);
+      }));
+  cases.push_back(MakeCase(
+      "Swiglu/strided_up", {Op::kSwiglu, Op::kSwigluBackward},
+      [] {
+        return Inputs{RandnF64({4, 9}, 480), ops::Transpose(RandnF64({9, 4}, 481), 0, 1)};
+      },
+      [](const Inputs& x) { return Swiglu(x[0], x[1]); },
+      [](const Inputs& x) {
+        std::vector<double> g = x[0].ToVector<double>(), u = x[1].ToVector<double>();
+        return TensorFromFn(x[0].shape(), [&](int64_t i) {
+          return g[i] / (1.0 + std::exp(-g[i])) * u[i];
+        });
+      }));
+
+  // ---- LinearCrossEntropy: the LM head fused with CrossEntropy (one vocab chunk, several chunks
+  // with an online log-sum-exp, several row blocks, a transposed weight view).
+  const std::vector<Op> lce = {Op::kLinearCrossEntropy, Op::kLinearCrossEntropyBackward};
+  auto lce_ref = [](int64_t ignore, double ls) {
+    return [ignore, ls](const Inputs& x) {
+      return reference::CrossEntropy(reference::Matmul(x[0], x[1], false, true), x[2], ignore, ls);
+    };
+  };
+  cases.push_back(MakeCase(
+      "LinearCrossEntropy/ignore_index_label_smoothing", lce,
+      [] {
+        return Inputs{RandnF64({6, 5}, 460), RandnF64({11, 5}, 461),
+                      Ids({3, -100, 0, 10, 7, 5}, {6}, DType::kI64)};
+      },
+      [](const Inputs& x) { return LinearCrossEntropy(x[0], x[1], x[2], -100, 0.1); },
+      lce_ref(-100, 0.1)));
+  cases.push_back(MakeCase(
+      "LinearCrossEntropy/transposed_weight_i32", lce,
+      [] {
+        return Inputs{RandnF64({4, 3}, 462), ops::Transpose(RandnF64({3, 9}, 463), 0, 1),
+                      Ids({8, 0, 2, 4}, {4}, DType::kI32)};
+      },
+      [](const Inputs& x) { return LinearCrossEntropy(x[0], x[1], x[2], 2, 0.0); },
+      lce_ref(2, 0.0)));
+  {
+    OpCase c = MakeCase(
+        "LinearCrossEntropy/vocab_chunks", lce,
+        [] {
+          std::vector<int64_t> t = {9000, 17, -100, 4096, 4095, 8191};
+          return Inputs{RandnF64({6, 3}, 464), MulScalar(RandnF64({9001, 3}, 465), 3.0),
+                        Ids(t, {6}, DType::kI64)};
+        },
+        [](const Inputs& x) { return LinearCrossEntropy(x[0], x[1], x[2], -100, 0.2); },
+        lce_ref(-100, 0.2));
+    c.grad_inputs = {0};  // the weight has 27k entries: too many for central differences
+    cases.push_back(std::move(c));
+  }
+  cases.push_back(MakeCase(
+      "LinearCrossEntropy/row_blocks", lce,
+      [] {
+        std::vector<int64_t> t(300);
+        for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<int64_t>((i * 7919) % 4500);
+        t[5] = -100;
+        return Inputs{RandnF64({300, 2}, 466), RandnF64({4500, 2}, 467), Ids(t, {300}, DType::kI64)};
+      },
+      [](const Inputs& x) { return LinearCrossEntropy(x[0], x[1], x[2], -100, 0.0); },
+      lce_ref(-100, 0.0), "too large for central differences; numerics and determinism"));
 
   // ---- AdamW: several steps against the textbook loop (returns p, m, v concatenated).
   struct AdamCase {

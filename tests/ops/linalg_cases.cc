@@ -1,4 +1,4 @@
-// Op cases for Matmul and the fused Attention (its backward row covered by the gradcheck).
+// Op cases for Matmul, Linear (bias folded into the GEMM; BiasGrad) and the fused Attention (its backward row covered by the gradcheck).
 #include <cmath>
 
 #include "tests/ops/op_case.h"
@@ -23,6 +23,32 @@ OpCase MatmulCase(std::string name, Shape as, Shape bs, bool ta, bool tb, bool t
       .run = [=](const std::vector<Tensor>& x) { return Matmul(x[0], x[1], ta, tb); },
       .reference =
           [=](const std::vector<Tensor>& x) { return reference::Matmul(x[0], x[1], ta, tb); },
+      .atol = 1e-4,
+  };
+}
+
+// Linear: x weight^T + bias against the naive matmul plus a broadcast bias; 130 rows cross the
+// BiasGrad row chunks.
+OpCase LinearCase(std::string name, int64_t n, int64_t k, int64_t m, bool bias, uint64_t seed) {
+  return OpCase{
+      .name = "Linear/" + name,
+      .covers = {Op::kLinear, Op::kBiasGrad},
+      .make_inputs =
+          [=] {
+            std::vector<Tensor> in = {RandnF64({n, k}, seed), RandnF64({m, k}, seed + 1)};
+            if (bias) in.push_back(RandnF64({m}, seed + 2));
+            return in;
+          },
+      .run = [=](const std::vector<Tensor>& x) {
+        return Linear(x[0], x[1], bias ? x[2] : Tensor());
+      },
+      .reference =
+          [=](const std::vector<Tensor>& x) {
+            Tensor y = reference::Matmul(x[0], x[1], false, true);
+            if (!bias) return y;
+            std::vector<double> v = y.ToVector<double>(), b = x[2].ToVector<double>();
+            return TensorFromFn(y.shape(), [&](int64_t i) { return v[i] + b[i % m]; });
+          },
       .atol = 1e-4,
   };
 }
@@ -63,6 +89,9 @@ OpCase AttentionCase(std::string name, int64_t b, int64_t nh, int64_t nkv, int64
 
 KILN_OP_CASES(LinalgCases) {
   return {
+      LinearCase("bias", 6, 11, 5, true, 30),
+      LinearCase("no_bias", 4, 9, 3, false, 31),
+      LinearCase("bias_many_rows", 130, 3, 2, true, 32),
       MatmulCase("square_prime", {13, 13}, {13, 13}, false, false, false, 11),
       MatmulCase("odd_shapes", {7, 37}, {37, 5}, false, false, false, 12),
       MatmulCase("trans_a", {37, 7}, {37, 5}, true, false, false, 13),
