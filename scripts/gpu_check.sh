@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine, from the repository root, over what scripts/gpu_pack.sh put in .gpu/:
+# the nvcc-built kernels against the interpreter (cuda_device_test), compute-sanitizer memcheck on
+# them under a timeout (goes on if it is refused), and the interpreter tests for comparison.
+# Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/gpu_out}
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}"
+export PATH="$PATH:/usr/local/cuda/bin"
+{ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  nvcc --version | tail -n 2; } 2>&1 | tee "$out/machine.txt"
+echo "== cuda_device_test"
+.gpu/bin/cuda_device_test 2>&1 | tee "$out/device_test.log"
+echo "== compute-sanitizer memcheck (timeout 180 s)"
+if command -v compute-sanitizer >/dev/null; then
+  timeout 180 compute-sanitizer --tool memcheck --error-exitcode 3 .gpu/bin/cuda_device_test \
+    > "$out/memcheck.log" 2>&1
+  echo "memcheck exit $?"; tail -n 15 "$out/memcheck.log"
+else
+  echo "compute-sanitizer not found; skipped" | tee "$out/memcheck.log"
+fi
+echo "== cuda_interp_test (CPU interpreter, for comparison)"
+.gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
