@@ -22,12 +22,11 @@
 #include "data/tokenizer.h"
 #include "eval/evaluate.h"
 #include "eval/sweep_run.h"
-#include "io/checkpoint.h"
 #include "nn/gpt.h"
-#include "nn/model_io.h"
 #include "tasks/task.h"
 #include "tools/demo_report.h"
 #include "tools/run_util.h"
+#include "train/common.h"
 #include "train/sft_config.h"
 #include "train/sft_trainer.h"
 
@@ -86,8 +85,7 @@ absl::Status MakeBaseModel(const std::string& dir, const DemoPlan& p, uint64_t s
                                          p.max_len + p.max_new_tokens);
   nn::GptModel model(cfg);
   model.Init(seed);
-  return io::SaveCheckpoint(dir, nn::ToHfLayout(cfg, model.StateDict()), cfg.ToJson(), {}, Json(),
-                            {{"kiln_tokenizer.json", tok.ToJson().dump(2) + "\n"}});
+  return train::SaveModelFolder(dir, model, tok);
 }
 
 Json SftJson(const std::string& model, const std::string& data, const std::string& out,

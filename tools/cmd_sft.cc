@@ -95,7 +95,7 @@ int RunSft(const std::vector<std::string>& args) {
   flags.Int("save_every", &save_every, "also save every N steps (0: never)");
   flags.Int("log_every", &log_every, "progress line every N steps");
   flags.String("out", &out, "output folder (run.out_dir; also -o)");
-  flags.Int("threads", &threads, "OpenMP threads (0: all cores; the bits do not depend on it)");
+  flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");

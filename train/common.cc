@@ -1,12 +1,25 @@
 #include "train/common.h"
 
 #include "absl/strings/str_cat.h"
+#include "io/checkpoint.h"
+#include "nn/model_io.h"
 #include "optim/adamw.h"
 #include "optim/clip.h"
 #include "optim/sgd.h"
 #include "report/plot.h"
 
 namespace kiln::train {
+
+absl::Status SaveModelFolder(const std::string& dir, const nn::GptModel& model,
+                             const data::Tokenizer& tokenizer,
+                             const std::map<std::string, Tensor>& optimizer_state,
+                             const Json& trainer_state) {
+  const nn::GptConfig& mc = model.config();
+  // The tokenizer goes into the same atomic folder swap as the weights.
+  return io::SaveCheckpoint(dir, nn::ToHfLayout(mc, model.StateDict()), mc.ToJson(),
+                            optimizer_state, trainer_state,
+                            {{"kiln_tokenizer.json", tokenizer.ToJson().dump(2) + "\n"}});
+}
 
 absl::Status Prefixed(const std::string& prefix, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(prefix, s.message()));

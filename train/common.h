@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -11,12 +12,23 @@
 
 #include "absl/status/status.h"
 #include "base/json.h"
+#include "data/tokenizer.h"
+#include "nn/gpt.h"
 #include "optim/optimizer.h"
 #include "optim/schedule.h"
 #include "tensor/tensor.h"
 #include "train/train_config.h"
 
 namespace kiln::train {
+
+// Writes a model folder nn::LoadModel reads (model.safetensors in the Hugging Face layout,
+// config.json, kiln_tokenizer.json) through io::SaveCheckpoint's atomic folder swap; with
+// `optimizer_state` and `trainer_state` it is a resumable training checkpoint. The one place that
+// decides what a kiln model folder holds (kiln train, kiln sft, kiln demo).
+absl::Status SaveModelFolder(const std::string& dir, const nn::GptModel& model,
+                             const data::Tokenizer& tokenizer,
+                             const std::map<std::string, Tensor>& optimizer_state = {},
+                             const Json& trainer_state = Json());
 
 // "<prefix><message>" with the status's code.
 absl::Status Prefixed(const std::string& prefix, const absl::Status& s);

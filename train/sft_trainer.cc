@@ -271,14 +271,10 @@ double SftTrainer::Evaluate() const {
 }
 
 absl::Status SftTrainer::SaveModelAt(const std::string& dir) const {
-  const nn::GptConfig& mc = model_->config();
-  return io::SaveCheckpoint(dir, nn::ToHfLayout(mc, model_->StateDict()), mc.ToJson(), {},
-                            Json(),
-                            {{"kiln_tokenizer.json", tokenizer_->ToJson().dump(2) + "\n"}});
+  return SaveModelFolder(dir, *model_, *tokenizer_);
 }
 
 absl::Status SftTrainer::SaveState(const std::string& dir) const {
-  const nn::GptConfig& mc = model_->config();
   Json state{{"format", kSftStateFormat},
              {"step", step_},
              {"total_steps", total_steps_},
@@ -291,9 +287,7 @@ absl::Status SftTrainer::SaveState(const std::string& dir) const {
              {"tokens", tokens_seen_},
              {"elapsed_s", elapsed_now_},
              {"metrics", metrics_}};
-  return io::SaveCheckpoint(dir, nn::ToHfLayout(mc, model_->StateDict()), mc.ToJson(),
-                            optimizer_->StateTensors(), state,
-                            {{"kiln_tokenizer.json", tokenizer_->ToJson().dump(2) + "\n"}});
+  return SaveModelFolder(dir, *model_, *tokenizer_, optimizer_->StateTensors(), state);
 }
 
 bool SftTrainer::IsSaveStep(int64_t n) const {

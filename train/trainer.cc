@@ -245,10 +245,7 @@ absl::Status Trainer::Save(const std::string& dir) const {
              {"tokenizer", tokenizer_->ToJson()},
              {"metrics", metrics_}};
   if (val_) state["loaders"]["val"] = val_->CursorJson();
-  // The tokenizer goes into the same atomic folder swap as the weights.
-  return io::SaveCheckpoint(dir, nn::ToHfLayout(model_config_, model_->StateDict()),
-                            model_config_.ToJson(), optimizer_->StateTensors(), state,
-                            {{"kiln_tokenizer.json", tokenizer_->ToJson().dump(2) + "\n"}});
+  return SaveModelFolder(dir, *model_, *tokenizer_, optimizer_->StateTensors(), state);
 }
 
 Json Trainer::TrainRecord(const StepResult& r, double tokens_per_s, double elapsed_s) const {
