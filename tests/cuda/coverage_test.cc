@@ -24,7 +24,6 @@ namespace {
 
 // Rows whose CUDA kernel (and its test) does not exist yet.
 const char* const kPending[] = {
-    "AttentionBackward",
     // The fused training ops of the CPU speed issue (docs/fusion.md), added after the first
     // CUDA kernels.
     "Linear", "BiasGrad", "AddLayerNorm", "AddRmsNorm", "Swiglu", "SwigluBackward",
