@@ -98,8 +98,8 @@ __global__ void __launch_bounds__(kThreads)
       }
       if (tid < tile) {
         lse_s[tid] = tid < ni ? lse[row0 + i0 + tid] : 0.0f;
-        d_s[tid] = tid < ni ? Dot(dout + (row0 + i0 + tid) * hs, out + (row0 + i0 + tid) * hs, hs)
-                            : 0.0f;
+        d_s[tid] =
+            tid < ni ? Dot(dout + (row0 + i0 + tid) * hs, out + (row0 + i0 + tid) * hs, hs) : 0.0f;
       }
       __syncthreads();
       for (int e = tid; e < tile * tile; e += kThreads) {
