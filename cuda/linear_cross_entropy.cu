@@ -113,9 +113,9 @@ __global__ void LceBackwardChunk(float* __restrict__ work, const int64_t* __rest
 }
 
 void CheckArgs(const char* what, int64_t n, int64_t c, int64_t v, int64_t rb, int64_t vc) {
-  KILN_CHECK(n >= 0 && c >= 0 && v > 0 && rb > 0 && rb <= 65535 && vc > 0 && vc <= v)
+  KILN_CHECK(n >= 0 && c >= 0 && v > 0 && rb > 0 && rb <= 0x7fffffff && vc > 0 && vc <= v)
       << "cuda " << what << ": N " << n << ", C " << c << ", V " << v << ", rb " << rb << ", vc "
-      << vc << " (V > 0, 0 < rb <= 65535, 0 < vc <= V)";
+      << vc << " (V > 0, 0 < rb < 2^31, 0 < vc <= V)";
 }
 
 }  // namespace

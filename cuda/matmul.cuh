@@ -18,11 +18,13 @@ enum GemmInit : int { kInitZero = 0, kInitAccumulate = 1, kInitBias = 2 };
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
 constexpr int kGemmThreads = 256;  // 16 x 16, each a 4 x 4 patch
 
-// a(m, k) = a[m * sam + k * sak]; b(k, n) = b[k * sbk + n * sbn]; c row-major (M, N).
+// a(m, k) = a[m * sam + k * sak]; b(k, n) = b[k * sbk + n * sbn]; c row-major (M, N). The init
+// mode is a template parameter so the plain GEMM keeps its registers (64 on sm_90, not 80).
+template <int kInit>
 __global__ void __launch_bounds__(kGemmThreads)
     MatmulTiled(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
                 const float* __restrict__ bias, int64_t m, int64_t n, int64_t k, int64_t sam,
-                int64_t sak, int64_t sbk, int64_t sbn, int init) {
+                int64_t sak, int64_t sbk, int64_t sbn) {
   KILN_SHARED(float, as, [kTileK][kTileM + 4]);
   KILN_SHARED(float, bs, [kTileK][kTileN + 4]);
   const int tid = threadIdx.x;
@@ -35,8 +37,8 @@ __global__ void __launch_bounds__(kGemmThreads)
     for (int j = 0; j < 4; ++j) {
       const int64_t gn = n0 + tx + 16 * j;
       float v = 0.0f;
-      if (init == kInitAccumulate && gm < m && gn < n) v = c[gm * n + gn];
-      if (init == kInitBias && gn < n) v = bias[gn];
+      if (kInit == kInitAccumulate && gm < m && gn < n) v = c[gm * n + gn];
+      if (kInit == kInitBias && gn < n) v = bias[gn];
       acc[i][j] = v;
     }
   }
@@ -86,9 +88,21 @@ inline void LaunchGemm(const char* what, float* c, const float* a, const float* 
       << "cuda " << what << ": " << m << "x" << n << " needs more than 65535 row tiles";
   const int64_t sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
   const int64_t sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
-  KILN_LAUNCH(MatmulTiled, dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)),
-              dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n, k, sam, sak, sbk, sbn,
-              static_cast<int>(init));
+  const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  switch (init) {
+    case kInitZero:
+      KILN_LAUNCH(MatmulTiled<kInitZero>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n,
+                  k, sam, sak, sbk, sbn);
+      break;
+    case kInitAccumulate:
+      KILN_LAUNCH(MatmulTiled<kInitAccumulate>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias,
+                  m, n, k, sam, sak, sbk, sbn);
+      break;
+    case kInitBias:
+      KILN_LAUNCH(MatmulTiled<kInitBias>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n,
+                  k, sam, sak, sbk, sbn);
+      break;
+  }
 }
 
 }  // namespace
