@@ -98,8 +98,8 @@ __global__ void __launch_bounds__(kThreads)
       }
       if (tid < tile) {
         lse_s[tid] = tid < ni ? lse[row0 + i0 + tid] : 0.0f;
-        d_s[tid] = tid < ni ? Dot(dout + (row0 + i0 + tid) * hs, out + (row0 + i0 + tid) * hs, hs)
-                            : 0.0f;
+        d_s[tid] =
+            tid < ni ? Dot(dout + (row0 + i0 + tid) * hs, out + (row0 + i0 + tid) * hs, hs) : 0.0f;
       }
       __syncthreads();
       for (int e = tid; e < tile * tile; e += kThreads) {
@@ -114,12 +114,11 @@ __global__ void __launch_bounds__(kThreads)
         dss[r][c] = ds;
       }
       __syncthreads();
-      for (int t = 0; t < kMaxPerThread; ++t) {
+      for (int t = 0; t < kMaxPerThread; ++t) {  // no break: the loop unrolls into registers
         const int64_t e = tid + static_cast<int64_t>(t) * kThreads;
-        if (e >= nk * hs) break;
         const int c = static_cast<int>(e / hs);
         const int64_t d = e % hs, j = j0 + c;
-        for (int r = 0; r < ni; ++r) {
+        for (int r = 0; e < nk * hs && r < ni; ++r) {
           const int64_t pos = off + i0 + r;
           if (j > pos || pos >= kend[c]) continue;  // masked pairs are skipped, as on the CPU
           acc_v[t] = fmaf(ps[r][c], dos[r * ld + d], acc_v[t]);
@@ -207,12 +206,11 @@ __global__ void __launch_bounds__(kThreads)
       dss[r][c] = ds;
     }
     __syncthreads();
-    for (int t = 0; t < kMaxPerThread; ++t) {
+    for (int t = 0; t < kMaxPerThread; ++t) {  // no break: the loop unrolls into registers
       const int64_t e = tid + static_cast<int64_t>(t) * kThreads;
-      if (e >= ni * hs) break;
       const int r = static_cast<int>(e / hs);
       const int64_t d = e % hs, pos = off + i0 + r;
-      for (int c = 0; c < nk; ++c) {
+      for (int c = 0; e < ni * hs && c < nk; ++c) {
         const int64_t j = j0 + c;
         if (j > pos || j < qstart[r]) continue;
         acc[t] = fmaf(dss[r][c], ks[c * ld + d], acc[t]);

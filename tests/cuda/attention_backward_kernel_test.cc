@@ -94,8 +94,8 @@ Grads CudaBackward(const Dims& d, const Inputs& in) {
   Grads g{std::vector<float>(in.q.size(), NAN), std::vector<float>(in.k.size(), NAN),
           std::vector<float>(in.v.size(), NAN)};
   cuda_sim::AttentionBackward(g.dq.data(), g.dk.data(), g.dv.data(), in.q.data(), in.k.data(),
-                              in.v.data(), in.out.data(), in.lse.data(), in.dout.data(),
-                              in.Doc(d), d.b, d.nh, d.nkv, d.tq, d.tk, d.hs, in.scale, nullptr);
+                              in.v.data(), in.out.data(), in.lse.data(), in.dout.data(), in.Doc(d),
+                              d.b, d.nh, d.nkv, d.tq, d.tk, d.hs, in.scale, nullptr);
   return g;
 }
 
@@ -122,9 +122,9 @@ TEST(CudaAttentionBackward, MatchesCpu) {
       {1, 2, 1, 21, 21, 130, true},  // 8-row tiles
   };
   for (const Dims& d : cases) {
-    SCOPED_TRACE(::testing::Message() << "B " << d.b << " NH " << d.nh << " NKV " << d.nkv
-                                      << " Tq " << d.tq << " Tk " << d.tk << " HS " << d.hs
-                                      << (d.docs ? " docs" : ""));
+    SCOPED_TRACE(::testing::Message()
+                 << "B " << d.b << " NH " << d.nh << " NKV " << d.nkv << " Tq " << d.tq << " Tk "
+                 << d.tk << " HS " << d.hs << (d.docs ? " docs" : ""));
     const Inputs in = MakeInputs(d, 11);
     const Grads want = CpuBackward(d, in);
     const Grads got = CudaBackward(d, in);
@@ -167,12 +167,12 @@ TEST(CudaAttentionBackward, BitsIndependentOfOrderThreadsAndBatch) {
   in1.out.resize(in.out.size() / 2), in1.lse.resize(in.lse.size() / 2);
   in1.k.resize(in.k.size() / 2), in1.v.resize(in.v.size() / 2);
   const Grads alone = CudaBackward(d1, in1);
-  EXPECT_TRUE(SameBits(alone.dq, std::vector<float>(base.dq.begin(),
-                                                    base.dq.begin() + alone.dq.size())));
-  EXPECT_TRUE(SameBits(alone.dk, std::vector<float>(base.dk.begin(),
-                                                    base.dk.begin() + alone.dk.size())));
-  EXPECT_TRUE(SameBits(alone.dv, std::vector<float>(base.dv.begin(),
-                                                    base.dv.begin() + alone.dv.size())));
+  EXPECT_TRUE(
+      SameBits(alone.dq, std::vector<float>(base.dq.begin(), base.dq.begin() + alone.dq.size())));
+  EXPECT_TRUE(
+      SameBits(alone.dk, std::vector<float>(base.dk.begin(), base.dk.begin() + alone.dk.size())));
+  EXPECT_TRUE(
+      SameBits(alone.dv, std::vector<float>(base.dv.begin(), base.dv.begin() + alone.dv.size())));
 }
 
 TEST(CudaAttentionBackward, BadShapesAreRefused) {
