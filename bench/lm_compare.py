@@ -50,17 +50,19 @@ def main():
                     help="run each case this many times, kiln and PyTorch interleaved; print medians")
     ap.add_argument("--variants", default="",
                     help="extra kiln runs, interleaved with the others: name=ENV=V[,ENV=V];... "
-                         "e.g. 'unfused=KILN_UNFUSE=all,KILN_ALLOC_CACHE_MB=0'")
+                         "e.g. 'unfused=KILN_UNFUSE=all,KILN_ALLOC_CACHE_MB=0'; name@train or "
+                         "name@sample runs it on those cases only")
     a = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
-    variants = []
+    variants = []  # (name, env, mode it applies to or "" for both)
     for spec in filter(None, a.variants.split(";")):
         name, _, assigns = spec.partition("=")
+        name, _, only = name.partition("@")
         venv = dict(env)
         for kv in filter(None, assigns.split(",")):
             k, _, v = kv.partition("=")
             venv[k] = v
-        variants.append((name, venv))
+        variants.append((name, venv, only))
     py = torch_python()
     steps_small, steps_big = (2, 1) if a.quick else (5, 3)
     cases = [
@@ -76,10 +78,12 @@ def main():
           f"{'kiln MiB':>9s} {'torch MiB':>9s}  notes")
     for name, args in cases:
         args = args + ["--threads", str(a.threads)]
-        ks, ts, vs = [], [], {n: [] for n, _ in variants}
+        mode = args[args.index("--mode") + 1]
+        case_variants = [(n, e) for n, e, only in variants if only in ("", mode)]
+        ks, ts, vs = [], [], {n: [] for n, _ in case_variants}
         for _ in range(a.repeat):
             ks.append(run([a.kiln] + args, env))
-            for vname, venv in variants:
+            for vname, venv in case_variants:
                 vs[vname].append(run([a.kiln] + args, venv))
             ts.append(run([py, os.path.join(HERE, "torch_lm.py")] + args, env))
         k = dict(ks[-1], tokens_per_s=median([x["tokens_per_s"] for x in ks]),
