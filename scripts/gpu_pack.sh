@@ -16,8 +16,12 @@ for b in "${bins[@]}"; do
   f=$(find "$dir/tests/cuda" "$dir/bench" -name "$b" -type f | head -n 1)
   [ -n "$f" ] || { echo "gpu_pack: $b was not built in $dir" >&2; exit 1; }
   cp "$f" .gpu/bin/
-  # Every non-glibc shared library the binary loads (glibc, libstdc++ and libgcc are there).
+  # Every non-glibc shared library the binary loads (glibc, libstdc++ and libgcc are there), but
+  # not the CUDA toolkit's own (cuBLAS/cuBLASLt/cuDNN: the GPU machine has the same CUDA 13, and
+  # libcublasLt alone is ~500 MB, far over what the device tool carries).
   ldd "$f" | awk '/=> \// {print $3}' | grep -v -E 'libc\.so|libm\.so|libstdc\+\+|libgcc_s|ld-linux|libpthread|libdl|librt' |
-    xargs -r -I{} cp -L {} .gpu/lib/
+    grep -v -E '^/usr/local/cuda|libcublas|libcudnn|libcudart' | xargs -r -I{} cp -L {} .gpu/lib/
 done
 du -sh .gpu
+size=$(du -sm .gpu | cut -f1)
+[ "$size" -le 60 ] || { echo "gpu_pack: .gpu is ${size} MiB, over the 64 MiB the device tool carries" >&2; exit 1; }
