@@ -5,6 +5,7 @@ positions, tied head, GPT-2 init), the same batch shapes, AdamW, 2 threads; atte
 torch's attention (see attention()), sampling greedy with a KV cache. Prints one JSON line.
 """
 import argparse
+import contextlib
 import json
 import math
 import resource
@@ -96,25 +97,35 @@ def main():
     ap.add_argument("--prompt", type=int, default=16)
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (training on the GPU: "
+                    "the other side of bench/train_step_bench.cc)")
+    ap.add_argument("--bf16", action="store_true", help="train under bf16 autocast (GPU)")
     a = ap.parse_args()
+    if a.device != "cpu" and not torch.cuda.is_available():
+        print(f"torch_lm: device {a.device} is not usable here (no CUDA in this PyTorch or no "
+              f"GPU): nothing measured")
+        return
     torch.set_num_threads(a.threads)
     torch.manual_seed(1234)
     cfg = CONFIGS[a.model]
-    model = Gpt(**cfg)
+    model = Gpt(**cfg).to(a.device)
     nparams = sum(p.numel() for p in model.parameters())
     g = torch.Generator().manual_seed(1)
     if a.mode == "train":
-        ids = torch.randint(0, cfg["vocab"], (a.batch, a.seq), generator=g)
-        tgt = torch.randint(0, cfg["vocab"], (a.batch, a.seq), generator=g)
+        ids = torch.randint(0, cfg["vocab"], (a.batch, a.seq), generator=g).to(a.device)
+        tgt = torch.randint(0, cfg["vocab"], (a.batch, a.seq), generator=g).to(a.device)
+        autocast = (torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.bf16
+                    else contextlib.nullcontext())
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
 
         def step():
             opt.zero_grad(set_to_none=True)
-            logits = model(ids)
-            loss = F.cross_entropy(logits.view(-1, cfg["vocab"]), tgt.view(-1))
+            with autocast:
+                logits = model(ids)
+                loss = F.cross_entropy(logits.view(-1, cfg["vocab"]).float(), tgt.view(-1))
             loss.backward()
             opt.step()
-            return loss.item()
+            return loss.item()  # waits for the GPU on cuda
 
         loss = step()
         start = time.perf_counter()
@@ -123,7 +134,10 @@ def main():
         secs = time.perf_counter() - start
         tps = a.batch * a.seq * a.steps / secs
         out = dict(impl="pytorch", version=torch.__version__, mode="train", model=a.model,
-                   params=nparams, tokens_per_s=round(tps, 1), step_s=secs / a.steps, loss=loss)
+                   params=nparams, tokens_per_s=round(tps, 1), step_s=secs / a.steps, loss=loss,
+                   device=a.device, dtype="bf16" if a.bf16 else "f32")
+        if a.device != "cpu":
+            out["device_peak_mib"] = torch.cuda.max_memory_allocated() / 2**20
     else:
         model.eval()
         with torch.inference_mode():
