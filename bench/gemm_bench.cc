@@ -6,7 +6,7 @@
 // n x k, trans_b); decoding M = 1..16 with the same weights. Ends with min/median ratios per path.
 //
 //   gemm_bench [--quick] [--isa=avx2|avx512|generic] [--threads=1,2] [--rounds=N]
-//              [--openblas-core=SkylakeX] [--legacy]
+//              [--openblas-core=SkylakeX] [--legacy] [--shape=MxNxK[t]]... [--cpu-time]
 //
 // It re-executes itself once with OPENBLAS_VERBOSE=2 (OpenBLAS then prints "Core: <kernel>" to
 // stderr when it loads) and, with --openblas-core, OPENBLAS_CORETYPE=<name>: Debian's OpenBLAS is
@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,18 +46,28 @@ struct Shape {
   const char* what;  // which layer
 };
 
+// --cpu-time: time the calling thread's CPU time instead of wall time (1 thread only: kiln and
+// OpenBLAS then both run on the caller), so time the OS gives to other processes on a shared
+// machine is not counted.
+bool g_cpu_time = false;
+
+double Now() {
+  timespec ts;
+  clock_gettime(g_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 // Runs fn until ~min_seconds have passed (after one warm-up call); returns seconds per call.
 template <typename Fn>
 double TimeIt(Fn fn, double min_seconds) {
-  using Clock = std::chrono::steady_clock;
   fn();
   int64_t reps = 0;
-  const auto start = Clock::now();
+  const double start = Now();
   double elapsed = 0;
   do {
     fn();
     ++reps;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    elapsed = Now() - start;
   } while (elapsed < min_seconds);
   return elapsed / reps;
 }
@@ -151,16 +162,29 @@ int main(int argc, char** argv) {
   bool quick = false, legacy = false;
   std::string only_isa, core;
   std::vector<int> thread_counts = {1, 2};
+  std::vector<Shape> one_shape;
   int rounds = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--cpu-time") == 0) {
+      g_cpu_time = true;
     } else if (std::strcmp(argv[i], "--legacy") == 0) {
       legacy = true;
     } else if (std::strncmp(argv[i], "--isa=", 6) == 0) {
       only_isa = argv[i] + 6;
     } else if (std::strncmp(argv[i], "--openblas-core=", 16) == 0) {
       core = argv[i] + 16;
+    } else if (std::strncmp(argv[i], "--shape=", 8) == 0) {
+      long long m, n, k;
+      char t = 0;
+      if (std::sscanf(argv[i] + 8, "%lldx%lldx%lld%c", &m, &n, &k, &t) < 3 || m < 1 || n < 1 ||
+          k < 1 || (t != 0 && t != 't')) {
+        std::fprintf(stderr, "gemm_bench: --shape wants MxNxK or MxNxKt (t: B stored n x k), got '%s'\n",
+                     argv[i] + 8);
+        return 2;
+      }
+      one_shape.push_back({m, n, k, t == 't', m <= 16 ? "decode" : "linear", "custom"});
     } else if (std::strncmp(argv[i], "--rounds=", 9) == 0) {
       rounds = std::atoi(argv[i] + 9);
     } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
@@ -173,7 +197,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: gemm_bench [--quick] [--legacy] [--isa=generic|avx2|avx512] "
-                   "[--threads=1,2] [--rounds=N] [--openblas-core=NAME]\n");
+                   "[--threads=1,2] [--rounds=N] [--openblas-core=NAME] [--shape=MxNxK[t]]... [--cpu-time]\n");
       return 2;
     }
   }
@@ -188,8 +212,12 @@ int main(int argc, char** argv) {
     std::perror("gemm_bench: re-exec with OPENBLAS_VERBOSE=2 failed, going on");
   }
   if (rounds <= 0) rounds = quick ? 1 : 2;
+  if (g_cpu_time && (thread_counts.size() != 1 || thread_counts[0] != 1)) {
+    std::fprintf(stderr, "gemm_bench: --cpu-time needs --threads=1\n");
+    return 2;
+  }
   const double min_seconds = quick ? 0.1 : 0.15;
-  const std::vector<Shape> shapes = MakeShapes(quick, legacy);
+  const std::vector<Shape> shapes = one_shape.empty() ? MakeShapes(quick, legacy) : one_shape;
 
   std::printf("OpenBLAS core: %s (%s); OPENBLAS_CORETYPE=%s\n", openblas_get_corename(),
               openblas_get_config(), env_core ? env_core : "(unset)");
@@ -206,8 +234,8 @@ int main(int argc, char** argv) {
     std::printf("kiln %-7s sgemm blocking: MR x NR %d x %d, KC %ld, MC %ld, NC %ld\n",
                 kiln::cpu::IsaName(isa), b.mr, b.nr, (long)b.kc, (long)b.mc, (long)b.nc);
   }
-  std::printf("load average at start: %s; best of %d round(s), each >= %.2f s\n",
-              LoadAverage().c_str(), rounds, min_seconds);
+  std::printf("load average at start: %s; best of %d round(s), each >= %.2f s of %s time\n",
+              LoadAverage().c_str(), rounds, min_seconds, g_cpu_time ? "thread CPU" : "wall");
   std::printf("\n%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s\n", "kind", "layer",
               "M", "N", "K", "tb", "thr", "isa", "kiln", "packed", "oblas", "ratio", "pk/ob",
               "kiln", "oblas");

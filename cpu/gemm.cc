@@ -132,12 +132,22 @@ struct Reg {
 // come in runs of VPP contiguous vectors, run u at b + u * b_run (several pre-packed panels side
 // by side; VPP >= NV means one contiguous run: a packed panel or B read in place); the next k step
 // is b_step further. Columns of C are contiguous across runs.
+// c_next (may be null): the C tile of the next call, R rows of NV vectors at the same ldc; its
+// lines are prefetched while this tile computes, so the next call's C loads do not miss.
 template <typename Tr, int R, int NV, bool kFull, int VPP = NV>
 void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename Tr::T* b,
             int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols, bool load_c,
-            int64_t b_run = 0) {
+            int64_t b_run = 0, const typename Tr::T* c_next = nullptr) {
   using V = typename Tr::V;
   constexpr int kW = Tr::kW;
+  if (c_next != nullptr) {
+    constexpr int kLines = (NV * kW * int(sizeof(typename Tr::T)) + 63) / 64;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+      for (int l = 0; l < kLines; ++l) __builtin_prefetch(c_next + r * ldc + l * (64 / sizeof(typename Tr::T)), 1, 3);
+    }
+  }
   typename Tr::M mask[NV];
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) mask[v] = Tr::Mask(ncols - v * kW);
@@ -192,19 +202,81 @@ void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename 
 template <typename Tr, int NV, bool kFull, int R>
 void KernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_step,
                 const typename Tr::T* b, int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols,
-                bool load_c) {
+                bool load_c, const typename Tr::T* c_next = nullptr) {
   if constexpr (R > 1) {
     if (rows < R) {
       return KernelRows<Tr, NV, kFull, R - 1>(rows, kc, a, a_step, b, b_step, c, ldc, ncols,
-                                              load_c);
+                                              load_c, c_next);
     }
   }
-  Kernel<Tr, R, NV, kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
+  Kernel<Tr, R, NV, kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c, 0, c_next);
 }
+
+inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
+inline int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 // ---- Packing. ----
 // A block rows [i0, i0 + mc) x k [p0, p0 + kc) into micro-panels of MR rows: element (r, k) of
 // micro-panel q at dst[q * MR * kc + k * MR + r]. Rows past mc are not written (never read).
+#if defined(KILN_ISA_avx512) || defined(KILN_ISA_avx2)
+// Transposing copy of a g x kc block of floats (g <= 8 rows, row x at src[x], each contiguous in
+// k) to dst[kk * dst_step + x]: 8 x 8 in-register transposes (AVX), a scalar tail for kc % 8.
+// Rows past g are read from the last row and never stored. Both AVX paths use it (AVX-512 builds
+// have AVX2 too); it only moves values, so it cannot change a bit.
+void TransposeRows8(const float* const src[8], int g, int64_t kc, float* dst, int64_t dst_step) {
+  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  int64_t kk = 0;
+  for (; kk + 8 <= kc; kk += 8) {
+    __m256 r0 = _mm256_loadu_ps(src[0] + kk), r1 = _mm256_loadu_ps(src[1] + kk);
+    __m256 r2 = _mm256_loadu_ps(src[2] + kk), r3 = _mm256_loadu_ps(src[3] + kk);
+    __m256 r4 = _mm256_loadu_ps(src[4] + kk), r5 = _mm256_loadu_ps(src[5] + kk);
+    __m256 r6 = _mm256_loadu_ps(src[6] + kk), r7 = _mm256_loadu_ps(src[7] + kk);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    const __m256 out[8] = {
+        _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+        _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+        _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+        _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+    if (g == 8) {
+#pragma GCC unroll 8
+      for (int x = 0; x < 8; ++x) _mm256_storeu_ps(dst + (kk + x) * dst_step, out[x]);
+    } else {
+#pragma GCC unroll 8
+      for (int x = 0; x < 8; ++x) _mm256_maskstore_ps(dst + (kk + x) * dst_step, mask, out[x]);
+    }
+  }
+  for (; kk < kc; ++kk) {
+    for (int x = 0; x < g; ++x) dst[kk * dst_step + x] = src[x][kk];
+  }
+}
+#endif
+
+// Copies rows [0, g) (g <= 8, row x at src + x * ld, contiguous in k) of k [0, kc) to
+// dst[kk * dst_step + x].
+template <typename T>
+void TransposeRows(const T* src, int64_t ld, int g, int64_t kc, T* dst, int64_t dst_step) {
+#if defined(KILN_ISA_avx512) || defined(KILN_ISA_avx2)
+  if constexpr (sizeof(T) == 4) {
+    const float* rows[8];
+    for (int x = 0; x < 8; ++x) rows[x] = src + (x < g ? x : g - 1) * ld;
+    return TransposeRows8(rows, g, kc, dst, dst_step);
+  }
+#endif
+  for (int x = 0; x < g; ++x) {
+    const T* s = src + x * ld;
+    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * dst_step + x] = s[kk];
+  }
+}
+
 template <typename T, int MR>
 void PackA(const T* a, int64_t lda, bool trans_a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
            T* dst) {
@@ -215,9 +287,10 @@ void PackA(const T* a, int64_t lda, bool trans_a, int64_t i0, int64_t mc, int64_
       const T* s = a + p0 * lda + i0 + q;
       for (int64_t kk = 0; kk < kc; ++kk) std::memcpy(d + kk * MR, s + kk * lda, rows * sizeof(T));
     } else {
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* s = a + (i0 + q + r) * lda + p0;
-        for (int64_t kk = 0; kk < kc; ++kk) d[kk * MR + r] = s[kk];
+      // Groups of up to 8 rows: a transpose of rows (contiguous in k) into k-major columns.
+      for (int64_t r = 0; r < rows; r += 8) {
+        TransposeRows<T>(a + (i0 + q + r) * lda + p0, lda, static_cast<int>(Min(8, rows - r)), kc,
+                         d + r, MR);
       }
     }
   }
@@ -233,13 +306,10 @@ void PackBPanel(const T* b, int64_t ldb, bool trans_b, int64_t p0, int64_t kc, i
     for (int64_t kk = 0; kk < kc; ++kk) std::memcpy(dst + kk * NR, s + kk * ldb, cols * sizeof(T));
     return;
   }
-  // B is stored n x k: walk 8 columns at a time so each source row is read sequentially while
-  // the writes stay within a few cache lines.
+  // B is stored n x k: 8 columns (rows of the stored B) at a time, transposed.
   for (int64_t j = 0; j < cols; j += 8) {
-    const int64_t jn = cols - j < 8 ? cols - j : 8;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      for (int64_t x = 0; x < jn; ++x) dst[kk * NR + j + x] = b[(j0 + j + x) * ldb + p0 + kk];
-    }
+    TransposeRows<T>(b + (j0 + j) * ldb + p0, ldb, static_cast<int>(Min(8, cols - j)), kc,
+                     dst + j, NR);
   }
 }
 
@@ -265,10 +335,6 @@ struct Scratch {
 };
 thread_local Scratch tl_scratch;
 
-inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
-inline int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 // ---- Cache blocking, derived once from the cache sizes read at run time (docs/gemm.md). ----
 // kc: the B micro-panel (kc x NR) fills half of L1d, the rest holds the A micro-panel stream and
@@ -527,8 +593,11 @@ void GemmBlocked(const P& p, const typename Tr::T* prepacked, int nt) {
             const int rows = static_cast<int>(Min(kMR, mc - ir));
             T* c = p.c + (ic + ir) * p.ldc + jc + j;
             const T* a = a_buf + ir * kc;
+            // Prefetch the next tile's C (only a full next tile: no line past C is touched).
+            const T* c_next = ir + 2 * kMR <= mc && ncols == kNR ? c + kMR * p.ldc : nullptr;
             if (ncols == kNR) {
-              KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
+              KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c,
+                                             c_next);
             } else {
               KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
             }
