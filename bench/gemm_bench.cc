@@ -1,6 +1,7 @@
 // Side-by-side benchmark of kiln's CPU Sgemm (cpu/gemm.h) against OpenBLAS cblas_sgemm, the
 // yardstick: per shape, thread count and kiln ISA path, GFLOP/s of both and their ratio, GB/s on
-// the decoding shapes (weights streamed per call), and kiln with pre-packed weights (PackB +
+// the decoding shapes (bytes of A, B and C per call; "read" = one thread only reading the packed
+// weights once, the memory speed to compare with), and kiln with pre-packed weights (PackB +
 // SgemmPackedB) on the decoding shapes. Shapes: squares (no transposes); the "linear" layers of
 // GPT-2 124M (width 768) and model (a) (width 256) as kiln's Linear calls them (B = weight stored
 // n x k, trans_b); decoding M = 1..16 with the same weights. Ends with min/median ratios per path.
@@ -149,6 +150,22 @@ std::vector<Shape> MakeShapes(bool quick, bool legacy) {
   return s;
 }
 
+// Read bandwidth yardstick: XOR of every 8-byte word of the buffer (no floating point, so the
+// compiler vectorizes it), the speed of just reading the weights once.
+// Built for AVX2 (the bench itself is generic x86-64) so it reads 32 bytes per load like kiln.
+uint64_t g_sink = 0;
+__attribute__((target("avx2"))) void XorWords(const uint64_t* w, int64_t words) {
+  uint64_t x[8] = {};
+  for (int64_t i = 0; i + 8 <= words; i += 8) {
+    for (int l = 0; l < 8; ++l) x[l] ^= w[i + l];
+  }
+  for (int l = 0; l < 8; ++l) g_sink += x[l];
+}
+double StreamSeconds(const float* data, int64_t bytes, double min_seconds) {
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(data);
+  return TimeIt([&] { XorWords(w, bytes / 8); }, min_seconds);
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -236,11 +253,11 @@ int main(int argc, char** argv) {
   }
   std::printf("load average at start: %s; best of %d round(s), each >= %.2f s of %s time\n",
               LoadAverage().c_str(), rounds, min_seconds, g_cpu_time ? "thread CPU" : "wall");
-  std::printf("\n%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s\n", "kind", "layer",
+  std::printf("\n%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s %7s\n", "kind", "layer",
               "M", "N", "K", "tb", "thr", "isa", "kiln", "packed", "oblas", "ratio", "pk/ob",
-              "kiln", "oblas");
-  std::printf("%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s\n", "", "", "", "",
-              "", "", "", "", "GFLOP/s", "GFLOP/s", "GFLOP/s", "", "", "GB/s", "GB/s");
+              "kiln", "oblas", "read");
+  std::printf("%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s %7s\n", "", "", "",
+              "", "", "", "", "", "GFLOP/s", "GFLOP/s", "GFLOP/s", "", "", "GB/s", "GB/s", "GB/s");
 
   // ratios[isa/threads][kind] -> list
   std::map<std::string, std::map<std::string, std::vector<double>>> ratios;
@@ -260,6 +277,11 @@ int main(int argc, char** argv) {
       packed.push_back(decode ? kiln::cpu::PackB(b.data(), ldb, s.tb, s.k, s.n)
                               : kiln::cpu::PackedB());
     }
+    // One thread just reading the packed weights once: the memory (or cache) speed to compare
+    // the decoding GB/s with.
+    const double read_gbs =
+        decode ? packed[0].bytes() / StreamSeconds(packed[0].data(), packed[0].bytes(), min_seconds) * 1e-9
+               : 0;
     for (int threads : thread_counts) {
       double t_blas = 1e30;
       std::vector<double> t_kiln(isas.size(), 1e30), t_pack(isas.size(), 1e30);
@@ -301,10 +323,10 @@ int main(int argc, char** argv) {
         if (decode) {
           const double pgf = flops / t_pack[i] * 1e-9;
           const double best_t = std::min(t_kiln[i], t_pack[i]);
-          std::printf("%-6s %-12s %5ld %6ld %5ld %2d %3d %-6s %8.1f %8.1f %8.1f %6.2f %6.2f %7.1f %7.1f\n",
+          std::printf("%-6s %-12s %5ld %6ld %5ld %2d %3d %-6s %8.1f %8.1f %8.1f %6.2f %6.2f %7.1f %7.1f %7.1f\n",
                       s.kind, s.what, (long)s.m, (long)s.n, (long)s.k, s.tb, threads,
                       kiln::cpu::IsaName(isas[i]), gf, pgf, blas_gf, gf / blas_gf, pgf / blas_gf,
-                      bytes / best_t * 1e-9, bytes / t_blas * 1e-9);
+                      bytes / best_t * 1e-9, bytes / t_blas * 1e-9, read_gbs);
           ratios[key]["decode"].push_back(gf / blas_gf);
           ratios[key]["decode packed"].push_back(pgf / blas_gf);
         } else {

@@ -337,18 +337,23 @@ thread_local Scratch tl_scratch;
 
 
 // ---- Cache blocking, derived once from the cache sizes read at run time (docs/gemm.md). ----
-// kc: the B micro-panel (kc x NR) fills half of L1d, the rest holds the A micro-panel stream and
-//     the C tile.
-// mc: the packed A block (mc x kc) fills half of L2.
+// kc: one packed B micro-panel (kc x NR) is the size of L1d; the micro-kernel reuses it for every
+//     MR-row tile of the A block, and the A micro-panel (MR x kc) streams from L2 beside it.
+//     Clamped to [128, 512] and a multiple of 16.
+// mc: the packed A block (mc x kc) fills a quarter of L2 (the rest holds the B micro-panels as
+//     they stream through and C tiles), a multiple of MR.
 // nc: the packed B block (kc x nc) fills half of the L3 share, L3 counted as at most 16 MiB
-//     (virtual machines report a whole socket's L3, and the machine is shared).
+//     (virtual machines report a whole socket's L3, and the machine is shared); at most 4096
+//     columns, a multiple of NR.
+// On the 2-core Zen 5 VM (48 KiB L1d, 1 MiB L2) this gives 384 / 168 / 4096 for AVX-512 f32;
+// the sweep in docs/gemm.md measured that against the alternatives.
 template <typename T>
 GemmBlocking ComputeBlocking() {
   constexpr int mr = Reg<T>::kMR, nr = Reg<T>::kNV * (sizeof(T) == 4 ? F32::kW : F64::kW);
   const CacheSizes& cs = GemmCacheSizes();
   const int64_t sz = sizeof(T);
-  int64_t kc = Clamp(cs.l1d / 2 / (nr * sz) / 16 * 16, 64, 1024);
-  int64_t mc = cs.l2 / 2 / (kc * sz);
+  int64_t kc = Clamp(cs.l1d / (nr * sz) / 16 * 16, 128, 512);
+  int64_t mc = cs.l2 / 4 / (kc * sz);
   int64_t nc = Min(cs.l3, int64_t{16} << 20) / 2 / (kc * sz);
   int64_t okc, omc, onc;
   if (GemmBlockingOverride(&okc, &omc, &onc)) {
@@ -357,7 +362,7 @@ GemmBlocking ComputeBlocking() {
     nc = onc;
   }
   mc = Clamp(mc / mr * mr, mr, 4096 / mr * mr);
-  nc = Clamp(nc / nr * nr, nr, 16384);
+  nc = Clamp(nc / nr * nr, nr, 4096 / nr * nr);
   return GemmBlocking{mr, nr, kc, mc, nc};
 }
 
@@ -604,10 +609,23 @@ void GemmBlocked(const P& p, const typename Tr::T* prepacked, int nt) {
           }
         };
         if (one_block) {
-          PackA<T, kMR>(p.a, p.lda, p.trans_a, row_lo, row_hi - row_lo, pc, kc, a_buf);
-          for (int64_t q = pan_lo; q < pan_hi; ++q) {
-            tiles(row_lo, row_hi - row_lo, q, panel(q, b_buf));
+          const int64_t mrows = row_hi - row_lo;
+          PackA<T, kMR>(p.a, p.lda, p.trans_a, row_lo, mrows, pc, kc, a_buf);
+          if (mrows <= kMR && prepacked == nullptr) {
+            // Few rows (decoding through a transposed weight): pack a few panels side by side
+            // and run the decoding kernel over them, so several FMA chains are in flight.
+            const int64_t np = DecodePanels(static_cast<int>(mrows));
+            for (int64_t q = pan_lo; q < pan_hi; q += np) {
+              const int64_t cnt = Min(np, pan_hi - q);
+              for (int64_t x = 0; x < cnt; ++x) panel(q + x, b_buf + x * kc * kNR);
+              const int64_t j = q * kNR;
+              DecodeKernelRows<Tr, kMR>(static_cast<int>(mrows), kc, a_buf, kMR, b_buf, kc * kNR,
+                                        p.c + row_lo * p.ldc + jc + j, p.ldc,
+                                        static_cast<int>(Min(cnt * kNR, nc - j)), load_c);
+            }
+            continue;
           }
+          for (int64_t q = pan_lo; q < pan_hi; ++q) tiles(row_lo, mrows, q, panel(q, b_buf));
           continue;
         }
         if (prepacked == nullptr) {
