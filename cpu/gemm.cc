@@ -421,22 +421,30 @@ void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_st
   Kernel<Tr, R, SmallNV(R), kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
 }
 
-// A as (r, k) at a[k * a_step + r] per group of MR rows (group g at a + g * a_group): a
-// transposed A already is; otherwise it is packed (whole k) into the thread's scratch.
+// A as (r, k) at a[k * a_step + r] per group of `grows` <= MR rows (group g = rows
+// [g * grows, ...) at a + g * a_group): a transposed A already is; otherwise each group is packed
+// (whole k) into one micro-panel of the thread's scratch.
 template <typename T, int MR>
-const T* PackAWhole(int64_t m, int64_t k, const T* a, int64_t lda, bool trans_a, int64_t* a_step,
-                    int64_t* a_group) {
+const T* PackAGroups(int64_t m, int64_t k, const T* a, int64_t lda, bool trans_a, int64_t grows,
+                     int64_t* a_step, int64_t* a_group) {
   if (trans_a) {
     *a_step = lda;
-    *a_group = MR;
+    *a_group = grows;
     return a;
   }
-  T* packed = static_cast<T*>(tl_scratch.Get(CeilDiv(m, MR) * MR * k * sizeof(T) + 64));
-  PackA<T, MR>(a, lda, false, 0, m, 0, k, packed);
+  const int64_t groups = CeilDiv(m, grows);
+  T* packed = static_cast<T*>(tl_scratch.Get(groups * MR * k * sizeof(T) + 64));
+  for (int64_t g = 0; g < groups; ++g) {
+    PackA<T, MR>(a, lda, false, g * grows, Min(grows, m - g * grows), 0, k, packed + g * MR * k);
+  }
   *a_step = MR;
   *a_group = MR * k;
   return packed;
 }
+
+// Rows per group when m rows are split into groups of at most MR: equal sizes (M = 8 on AVX2:
+// 4 + 4, not 6 + 2), so no group runs a kernel with too few accumulators to hide FMA latency.
+inline int64_t GroupRows(int64_t m, int64_t mr) { return CeilDiv(m, CeilDiv(m, mr)); }
 
 // Few rows and B not transposed (decoding, small batches): B is read in place, one pass per
 // column chunk, since each B element serves a few rows only and packing it would triple the memory
@@ -448,20 +456,21 @@ void GemmSmallM(const P& p, int nt) {
   using T = typename Tr::T;
   constexpr int kMR = Reg<T>::kMR, kNV = Reg<T>::kNV;
   const int64_t m = p.m, n = p.n, k = p.k;
-  const bool one_group = m <= kMR;
+  const int64_t grows = GroupRows(m, kMR), groups = CeilDiv(m, grows);
+  const bool one_group = groups == 1;
   const int64_t width = (one_group ? SmallNV(static_cast<int>(m)) : kNV) * Tr::kW;
   int64_t a_step, a_group;
-  const T* a = PackAWhole<T, kMR>(m, k, p.a, p.lda, p.trans_a, &a_step, &a_group);
+  const T* a = PackAGroups<T, kMR>(m, k, p.a, p.lda, p.trans_a, grows, &a_step, &a_group);
   const int64_t chunks = CeilDiv(n, width);
   kiln::ParallelFor(chunks, CeilDiv(chunks, nt), [&](int64_t q_lo, int64_t q_hi) {
     for (int64_t q = q_lo; q < q_hi; ++q) {
       const int64_t j = q * width;
       const int ncols = static_cast<int>(Min(width, n - j));
       const bool full = ncols == width;
-      for (int64_t i = 0; i < m; i += kMR) {
-        const int rows = static_cast<int>(Min(kMR, m - i));
-        const T* ai = a + (i / kMR) * a_group;
-        T* c = p.c + i * p.ldc + j;
+      for (int64_t g = 0; g < groups; ++g) {
+        const int rows = static_cast<int>(Min(grows, m - g * grows));
+        const T* ai = a + g * a_group;
+        T* c = p.c + g * grows * p.ldc + j;
         if (one_group && full) {
           SmallKernelRows<Tr, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
                                          p.accumulate);
@@ -525,10 +534,10 @@ void GemmDecodePacked(int64_t m, const float* a_in, int64_t lda, bool trans_a,
   using T = typename Tr::T;
   constexpr int kMR = Reg<T>::kMR, kNR = Reg<T>::kNV * Tr::kW;
   const int64_t n = pb.n, k = pb.k;
+  const int64_t grows = GroupRows(m, kMR);
   int64_t a_step, a_group;
-  const T* a = PackAWhole<T, kMR>(m, k, a_in, lda, trans_a, &a_step, &a_group);
-  const int first_rows = static_cast<int>(Min(kMR, m));
-  const int64_t panels_per_chunk = m <= kMR ? DecodePanels(first_rows) : 1;
+  const T* a = PackAGroups<T, kMR>(m, k, a_in, lda, trans_a, grows, &a_step, &a_group);
+  const int64_t panels_per_chunk = DecodePanels(static_cast<int>(grows));
   const int64_t width = panels_per_chunk * kNR;
   const int64_t chunks = CeilDiv(n, width);
   const int64_t b_run = k * kNR;
@@ -537,10 +546,10 @@ void GemmDecodePacked(int64_t m, const float* a_in, int64_t lda, bool trans_a,
       const int64_t j = q * width;
       const int ncols = static_cast<int>(Min(width, n - j));
       const T* b = pb.data + (j / kNR) * b_run;
-      for (int64_t i = 0; i < m; i += kMR) {
-        const int rows = static_cast<int>(Min(kMR, m - i));
-        DecodeKernelRows<Tr, kMR>(rows, k, a + (i / kMR) * a_group, a_step, b, b_run,
-                                  c + i * ldc + j, ldc, ncols, accumulate);
+      for (int64_t i = 0, g = 0; i < m; i += grows, ++g) {
+        const int rows = static_cast<int>(Min(grows, m - i));
+        DecodeKernelRows<Tr, kMR>(rows, k, a + g * a_group, a_step, b, b_run, c + i * ldc + j,
+                                  ldc, ncols, accumulate);
       }
     }
   });
