@@ -1,12 +1,13 @@
 // Side-by-side benchmark of kiln's CPU Sgemm (cpu/gemm.h) against OpenBLAS cblas_sgemm, the
 // yardstick: per shape, thread count and kiln ISA path, GFLOP/s of both and their ratio, GB/s on
-// the decoding shapes (weights streamed per call), and kiln with pre-packed weights (PackB +
+// the decoding shapes (bytes of A, B and C per call; "read" = one thread only reading the packed
+// weights once, the memory speed to compare with), and kiln with pre-packed weights (PackB +
 // SgemmPackedB) on the decoding shapes. Shapes: squares (no transposes); the "linear" layers of
 // GPT-2 124M (width 768) and model (a) (width 256) as kiln's Linear calls them (B = weight stored
 // n x k, trans_b); decoding M = 1..16 with the same weights. Ends with min/median ratios per path.
 //
 //   gemm_bench [--quick] [--isa=avx2|avx512|generic] [--threads=1,2] [--rounds=N]
-//              [--openblas-core=SkylakeX] [--legacy]
+//              [--openblas-core=SkylakeX] [--legacy] [--shape=MxNxK[t]]... [--cpu-time]
 //
 // It re-executes itself once with OPENBLAS_VERBOSE=2 (OpenBLAS then prints "Core: <kernel>" to
 // stderr when it loads) and, with --openblas-core, OPENBLAS_CORETYPE=<name>: Debian's OpenBLAS is
@@ -17,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,18 +47,28 @@ struct Shape {
   const char* what;  // which layer
 };
 
+// --cpu-time: time the calling thread's CPU time instead of wall time (1 thread only: kiln and
+// OpenBLAS then both run on the caller), so time the OS gives to other processes on a shared
+// machine is not counted.
+bool g_cpu_time = false;
+
+double Now() {
+  timespec ts;
+  clock_gettime(g_cpu_time ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
 // Runs fn until ~min_seconds have passed (after one warm-up call); returns seconds per call.
 template <typename Fn>
 double TimeIt(Fn fn, double min_seconds) {
-  using Clock = std::chrono::steady_clock;
   fn();
   int64_t reps = 0;
-  const auto start = Clock::now();
+  const double start = Now();
   double elapsed = 0;
   do {
     fn();
     ++reps;
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    elapsed = Now() - start;
   } while (elapsed < min_seconds);
   return elapsed / reps;
 }
@@ -138,6 +150,22 @@ std::vector<Shape> MakeShapes(bool quick, bool legacy) {
   return s;
 }
 
+// Read bandwidth yardstick: XOR of every 8-byte word of the buffer (no floating point, so the
+// compiler vectorizes it), the speed of just reading the weights once.
+// Built for AVX2 (the bench itself is generic x86-64) so it reads 32 bytes per load like kiln.
+uint64_t g_sink = 0;
+__attribute__((target("avx2"))) void XorWords(const uint64_t* w, int64_t words) {
+  uint64_t x[8] = {};
+  for (int64_t i = 0; i + 8 <= words; i += 8) {
+    for (int l = 0; l < 8; ++l) x[l] ^= w[i + l];
+  }
+  for (int l = 0; l < 8; ++l) g_sink += x[l];
+}
+double StreamSeconds(const float* data, int64_t bytes, double min_seconds) {
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(data);
+  return TimeIt([&] { XorWords(w, bytes / 8); }, min_seconds);
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -151,16 +179,29 @@ int main(int argc, char** argv) {
   bool quick = false, legacy = false;
   std::string only_isa, core;
   std::vector<int> thread_counts = {1, 2};
+  std::vector<Shape> one_shape;
   int rounds = 0;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       quick = true;
+    } else if (std::strcmp(argv[i], "--cpu-time") == 0) {
+      g_cpu_time = true;
     } else if (std::strcmp(argv[i], "--legacy") == 0) {
       legacy = true;
     } else if (std::strncmp(argv[i], "--isa=", 6) == 0) {
       only_isa = argv[i] + 6;
     } else if (std::strncmp(argv[i], "--openblas-core=", 16) == 0) {
       core = argv[i] + 16;
+    } else if (std::strncmp(argv[i], "--shape=", 8) == 0) {
+      long long m, n, k;
+      char t = 0;
+      if (std::sscanf(argv[i] + 8, "%lldx%lldx%lld%c", &m, &n, &k, &t) < 3 || m < 1 || n < 1 ||
+          k < 1 || (t != 0 && t != 't')) {
+        std::fprintf(stderr, "gemm_bench: --shape wants MxNxK or MxNxKt (t: B stored n x k), got '%s'\n",
+                     argv[i] + 8);
+        return 2;
+      }
+      one_shape.push_back({m, n, k, t == 't', m <= 16 ? "decode" : "linear", "custom"});
     } else if (std::strncmp(argv[i], "--rounds=", 9) == 0) {
       rounds = std::atoi(argv[i] + 9);
     } else if (std::strncmp(argv[i], "--threads=", 10) == 0) {
@@ -173,7 +214,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: gemm_bench [--quick] [--legacy] [--isa=generic|avx2|avx512] "
-                   "[--threads=1,2] [--rounds=N] [--openblas-core=NAME]\n");
+                   "[--threads=1,2] [--rounds=N] [--openblas-core=NAME] [--shape=MxNxK[t]]... [--cpu-time]\n");
       return 2;
     }
   }
@@ -188,8 +229,12 @@ int main(int argc, char** argv) {
     std::perror("gemm_bench: re-exec with OPENBLAS_VERBOSE=2 failed, going on");
   }
   if (rounds <= 0) rounds = quick ? 1 : 2;
+  if (g_cpu_time && (thread_counts.size() != 1 || thread_counts[0] != 1)) {
+    std::fprintf(stderr, "gemm_bench: --cpu-time needs --threads=1\n");
+    return 2;
+  }
   const double min_seconds = quick ? 0.1 : 0.15;
-  const std::vector<Shape> shapes = MakeShapes(quick, legacy);
+  const std::vector<Shape> shapes = one_shape.empty() ? MakeShapes(quick, legacy) : one_shape;
 
   std::printf("OpenBLAS core: %s (%s); OPENBLAS_CORETYPE=%s\n", openblas_get_corename(),
               openblas_get_config(), env_core ? env_core : "(unset)");
@@ -206,13 +251,13 @@ int main(int argc, char** argv) {
     std::printf("kiln %-7s sgemm blocking: MR x NR %d x %d, KC %ld, MC %ld, NC %ld\n",
                 kiln::cpu::IsaName(isa), b.mr, b.nr, (long)b.kc, (long)b.mc, (long)b.nc);
   }
-  std::printf("load average at start: %s; best of %d round(s), each >= %.2f s\n",
-              LoadAverage().c_str(), rounds, min_seconds);
-  std::printf("\n%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s\n", "kind", "layer",
+  std::printf("load average at start: %s; best of %d round(s), each >= %.2f s of %s time\n",
+              LoadAverage().c_str(), rounds, min_seconds, g_cpu_time ? "thread CPU" : "wall");
+  std::printf("\n%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s %7s\n", "kind", "layer",
               "M", "N", "K", "tb", "thr", "isa", "kiln", "packed", "oblas", "ratio", "pk/ob",
-              "kiln", "oblas");
-  std::printf("%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s\n", "", "", "", "",
-              "", "", "", "", "GFLOP/s", "GFLOP/s", "GFLOP/s", "", "", "GB/s", "GB/s");
+              "kiln", "oblas", "read");
+  std::printf("%-6s %-12s %5s %6s %5s %2s %3s %-6s %8s %8s %8s %6s %6s %7s %7s %7s\n", "", "", "",
+              "", "", "", "", "", "GFLOP/s", "GFLOP/s", "GFLOP/s", "", "", "GB/s", "GB/s", "GB/s");
 
   // ratios[isa/threads][kind] -> list
   std::map<std::string, std::map<std::string, std::vector<double>>> ratios;
@@ -232,6 +277,11 @@ int main(int argc, char** argv) {
       packed.push_back(decode ? kiln::cpu::PackB(b.data(), ldb, s.tb, s.k, s.n)
                               : kiln::cpu::PackedB());
     }
+    // One thread just reading the packed weights once: the memory (or cache) speed to compare
+    // the decoding GB/s with.
+    const double read_gbs =
+        decode ? packed[0].bytes() / StreamSeconds(packed[0].data(), packed[0].bytes(), min_seconds) * 1e-9
+               : 0;
     for (int threads : thread_counts) {
       double t_blas = 1e30;
       std::vector<double> t_kiln(isas.size(), 1e30), t_pack(isas.size(), 1e30);
@@ -273,10 +323,10 @@ int main(int argc, char** argv) {
         if (decode) {
           const double pgf = flops / t_pack[i] * 1e-9;
           const double best_t = std::min(t_kiln[i], t_pack[i]);
-          std::printf("%-6s %-12s %5ld %6ld %5ld %2d %3d %-6s %8.1f %8.1f %8.1f %6.2f %6.2f %7.1f %7.1f\n",
+          std::printf("%-6s %-12s %5ld %6ld %5ld %2d %3d %-6s %8.1f %8.1f %8.1f %6.2f %6.2f %7.1f %7.1f %7.1f\n",
                       s.kind, s.what, (long)s.m, (long)s.n, (long)s.k, s.tb, threads,
                       kiln::cpu::IsaName(isas[i]), gf, pgf, blas_gf, gf / blas_gf, pgf / blas_gf,
-                      bytes / best_t * 1e-9, bytes / t_blas * 1e-9);
+                      bytes / best_t * 1e-9, bytes / t_blas * 1e-9, read_gbs);
           ratios[key]["decode"].push_back(gf / blas_gf);
           ratios[key]["decode packed"].push_back(pgf / blas_gf);
         } else {

@@ -132,12 +132,22 @@ struct Reg {
 // come in runs of VPP contiguous vectors, run u at b + u * b_run (several pre-packed panels side
 // by side; VPP >= NV means one contiguous run: a packed panel or B read in place); the next k step
 // is b_step further. Columns of C are contiguous across runs.
+// c_next (may be null): the C tile of the next call, R rows of NV vectors at the same ldc; its
+// lines are prefetched while this tile computes, so the next call's C loads do not miss.
 template <typename Tr, int R, int NV, bool kFull, int VPP = NV>
 void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename Tr::T* b,
             int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols, bool load_c,
-            int64_t b_run = 0) {
+            int64_t b_run = 0, const typename Tr::T* c_next = nullptr) {
   using V = typename Tr::V;
   constexpr int kW = Tr::kW;
+  if (c_next != nullptr) {
+    constexpr int kLines = (NV * kW * int(sizeof(typename Tr::T)) + 63) / 64;
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
+      for (int l = 0; l < kLines; ++l) __builtin_prefetch(c_next + r * ldc + l * (64 / sizeof(typename Tr::T)), 1, 3);
+    }
+  }
   typename Tr::M mask[NV];
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) mask[v] = Tr::Mask(ncols - v * kW);
@@ -192,19 +202,81 @@ void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename 
 template <typename Tr, int NV, bool kFull, int R>
 void KernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_step,
                 const typename Tr::T* b, int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols,
-                bool load_c) {
+                bool load_c, const typename Tr::T* c_next = nullptr) {
   if constexpr (R > 1) {
     if (rows < R) {
       return KernelRows<Tr, NV, kFull, R - 1>(rows, kc, a, a_step, b, b_step, c, ldc, ncols,
-                                              load_c);
+                                              load_c, c_next);
     }
   }
-  Kernel<Tr, R, NV, kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
+  Kernel<Tr, R, NV, kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c, 0, c_next);
 }
+
+inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
+inline int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 // ---- Packing. ----
 // A block rows [i0, i0 + mc) x k [p0, p0 + kc) into micro-panels of MR rows: element (r, k) of
 // micro-panel q at dst[q * MR * kc + k * MR + r]. Rows past mc are not written (never read).
+#if defined(KILN_ISA_avx512) || defined(KILN_ISA_avx2)
+// Transposing copy of a g x kc block of floats (g <= 8 rows, row x at src[x], each contiguous in
+// k) to dst[kk * dst_step + x]: 8 x 8 in-register transposes (AVX), a scalar tail for kc % 8.
+// Rows past g are read from the last row and never stored. Both AVX paths use it (AVX-512 builds
+// have AVX2 too); it only moves values, so it cannot change a bit.
+void TransposeRows8(const float* const src[8], int g, int64_t kc, float* dst, int64_t dst_step) {
+  const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  int64_t kk = 0;
+  for (; kk + 8 <= kc; kk += 8) {
+    __m256 r0 = _mm256_loadu_ps(src[0] + kk), r1 = _mm256_loadu_ps(src[1] + kk);
+    __m256 r2 = _mm256_loadu_ps(src[2] + kk), r3 = _mm256_loadu_ps(src[3] + kk);
+    __m256 r4 = _mm256_loadu_ps(src[4] + kk), r5 = _mm256_loadu_ps(src[5] + kk);
+    __m256 r6 = _mm256_loadu_ps(src[6] + kk), r7 = _mm256_loadu_ps(src[7] + kk);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    const __m256 out[8] = {
+        _mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+        _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+        _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+        _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+    if (g == 8) {
+#pragma GCC unroll 8
+      for (int x = 0; x < 8; ++x) _mm256_storeu_ps(dst + (kk + x) * dst_step, out[x]);
+    } else {
+#pragma GCC unroll 8
+      for (int x = 0; x < 8; ++x) _mm256_maskstore_ps(dst + (kk + x) * dst_step, mask, out[x]);
+    }
+  }
+  for (; kk < kc; ++kk) {
+    for (int x = 0; x < g; ++x) dst[kk * dst_step + x] = src[x][kk];
+  }
+}
+#endif
+
+// Copies rows [0, g) (g <= 8, row x at src + x * ld, contiguous in k) of k [0, kc) to
+// dst[kk * dst_step + x].
+template <typename T>
+void TransposeRows(const T* src, int64_t ld, int g, int64_t kc, T* dst, int64_t dst_step) {
+#if defined(KILN_ISA_avx512) || defined(KILN_ISA_avx2)
+  if constexpr (sizeof(T) == 4) {
+    const float* rows[8];
+    for (int x = 0; x < 8; ++x) rows[x] = src + (x < g ? x : g - 1) * ld;
+    return TransposeRows8(rows, g, kc, dst, dst_step);
+  }
+#endif
+  for (int x = 0; x < g; ++x) {
+    const T* s = src + x * ld;
+    for (int64_t kk = 0; kk < kc; ++kk) dst[kk * dst_step + x] = s[kk];
+  }
+}
+
 template <typename T, int MR>
 void PackA(const T* a, int64_t lda, bool trans_a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
            T* dst) {
@@ -215,9 +287,10 @@ void PackA(const T* a, int64_t lda, bool trans_a, int64_t i0, int64_t mc, int64_
       const T* s = a + p0 * lda + i0 + q;
       for (int64_t kk = 0; kk < kc; ++kk) std::memcpy(d + kk * MR, s + kk * lda, rows * sizeof(T));
     } else {
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* s = a + (i0 + q + r) * lda + p0;
-        for (int64_t kk = 0; kk < kc; ++kk) d[kk * MR + r] = s[kk];
+      // Groups of up to 8 rows: a transpose of rows (contiguous in k) into k-major columns.
+      for (int64_t r = 0; r < rows; r += 8) {
+        TransposeRows<T>(a + (i0 + q + r) * lda + p0, lda, static_cast<int>(Min(8, rows - r)), kc,
+                         d + r, MR);
       }
     }
   }
@@ -233,13 +306,10 @@ void PackBPanel(const T* b, int64_t ldb, bool trans_b, int64_t p0, int64_t kc, i
     for (int64_t kk = 0; kk < kc; ++kk) std::memcpy(dst + kk * NR, s + kk * ldb, cols * sizeof(T));
     return;
   }
-  // B is stored n x k: walk 8 columns at a time so each source row is read sequentially while
-  // the writes stay within a few cache lines.
+  // B is stored n x k: 8 columns (rows of the stored B) at a time, transposed.
   for (int64_t j = 0; j < cols; j += 8) {
-    const int64_t jn = cols - j < 8 ? cols - j : 8;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      for (int64_t x = 0; x < jn; ++x) dst[kk * NR + j + x] = b[(j0 + j + x) * ldb + p0 + kk];
-    }
+    TransposeRows<T>(b + (j0 + j) * ldb + p0, ldb, static_cast<int>(Min(8, cols - j)), kc,
+                     dst + j, NR);
   }
 }
 
@@ -265,24 +335,25 @@ struct Scratch {
 };
 thread_local Scratch tl_scratch;
 
-inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
-inline int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 // ---- Cache blocking, derived once from the cache sizes read at run time (docs/gemm.md). ----
-// kc: the B micro-panel (kc x NR) fills half of L1d, the rest holds the A micro-panel stream and
-//     the C tile.
-// mc: the packed A block (mc x kc) fills half of L2.
+// kc: one packed B micro-panel (kc x NR) is the size of L1d; the micro-kernel reuses it for every
+//     MR-row tile of the A block, and the A micro-panel (MR x kc) streams from L2 beside it.
+//     Clamped to [128, 512] and a multiple of 16.
+// mc: the packed A block (mc x kc) fills a quarter of L2 (the rest holds the B micro-panels as
+//     they stream through and C tiles), a multiple of MR.
 // nc: the packed B block (kc x nc) fills half of the L3 share, L3 counted as at most 16 MiB
-//     (virtual machines report a whole socket's L3, and the machine is shared).
+//     (virtual machines report a whole socket's L3, and the machine is shared); at most 4096
+//     columns, a multiple of NR.
+// On the 2-core Zen 5 VM (48 KiB L1d, 1 MiB L2) this gives 384 / 168 / 4096 for AVX-512 f32;
+// the sweep in docs/gemm.md measured that against the alternatives.
 template <typename T>
 GemmBlocking ComputeBlocking() {
   constexpr int mr = Reg<T>::kMR, nr = Reg<T>::kNV * (sizeof(T) == 4 ? F32::kW : F64::kW);
   const CacheSizes& cs = GemmCacheSizes();
   const int64_t sz = sizeof(T);
-  int64_t kc = Clamp(cs.l1d / 2 / (nr * sz) / 16 * 16, 64, 1024);
-  int64_t mc = cs.l2 / 2 / (kc * sz);
+  int64_t kc = Clamp(cs.l1d / (nr * sz) / 16 * 16, 128, 512);
+  int64_t mc = cs.l2 / 4 / (kc * sz);
   int64_t nc = Min(cs.l3, int64_t{16} << 20) / 2 / (kc * sz);
   int64_t okc, omc, onc;
   if (GemmBlockingOverride(&okc, &omc, &onc)) {
@@ -291,7 +362,7 @@ GemmBlocking ComputeBlocking() {
     nc = onc;
   }
   mc = Clamp(mc / mr * mr, mr, 4096 / mr * mr);
-  nc = Clamp(nc / nr * nr, nr, 16384);
+  nc = Clamp(nc / nr * nr, nr, 4096 / nr * nr);
   return GemmBlocking{mr, nr, kc, mc, nc};
 }
 
@@ -350,22 +421,30 @@ void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_st
   Kernel<Tr, R, SmallNV(R), kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
 }
 
-// A as (r, k) at a[k * a_step + r] per group of MR rows (group g at a + g * a_group): a
-// transposed A already is; otherwise it is packed (whole k) into the thread's scratch.
+// A as (r, k) at a[k * a_step + r] per group of `grows` <= MR rows (group g = rows
+// [g * grows, ...) at a + g * a_group): a transposed A already is; otherwise each group is packed
+// (whole k) into one micro-panel of the thread's scratch.
 template <typename T, int MR>
-const T* PackAWhole(int64_t m, int64_t k, const T* a, int64_t lda, bool trans_a, int64_t* a_step,
-                    int64_t* a_group) {
+const T* PackAGroups(int64_t m, int64_t k, const T* a, int64_t lda, bool trans_a, int64_t grows,
+                     int64_t* a_step, int64_t* a_group) {
   if (trans_a) {
     *a_step = lda;
-    *a_group = MR;
+    *a_group = grows;
     return a;
   }
-  T* packed = static_cast<T*>(tl_scratch.Get(CeilDiv(m, MR) * MR * k * sizeof(T) + 64));
-  PackA<T, MR>(a, lda, false, 0, m, 0, k, packed);
+  const int64_t groups = CeilDiv(m, grows);
+  T* packed = static_cast<T*>(tl_scratch.Get(groups * MR * k * sizeof(T) + 64));
+  for (int64_t g = 0; g < groups; ++g) {
+    PackA<T, MR>(a, lda, false, g * grows, Min(grows, m - g * grows), 0, k, packed + g * MR * k);
+  }
   *a_step = MR;
   *a_group = MR * k;
   return packed;
 }
+
+// Rows per group when m rows are split into groups of at most MR: equal sizes (M = 8 on AVX2:
+// 4 + 4, not 6 + 2), so no group runs a kernel with too few accumulators to hide FMA latency.
+inline int64_t GroupRows(int64_t m, int64_t mr) { return CeilDiv(m, CeilDiv(m, mr)); }
 
 // Few rows and B not transposed (decoding, small batches): B is read in place, one pass per
 // column chunk, since each B element serves a few rows only and packing it would triple the memory
@@ -377,20 +456,21 @@ void GemmSmallM(const P& p, int nt) {
   using T = typename Tr::T;
   constexpr int kMR = Reg<T>::kMR, kNV = Reg<T>::kNV;
   const int64_t m = p.m, n = p.n, k = p.k;
-  const bool one_group = m <= kMR;
+  const int64_t grows = GroupRows(m, kMR), groups = CeilDiv(m, grows);
+  const bool one_group = groups == 1;
   const int64_t width = (one_group ? SmallNV(static_cast<int>(m)) : kNV) * Tr::kW;
   int64_t a_step, a_group;
-  const T* a = PackAWhole<T, kMR>(m, k, p.a, p.lda, p.trans_a, &a_step, &a_group);
+  const T* a = PackAGroups<T, kMR>(m, k, p.a, p.lda, p.trans_a, grows, &a_step, &a_group);
   const int64_t chunks = CeilDiv(n, width);
   kiln::ParallelFor(chunks, CeilDiv(chunks, nt), [&](int64_t q_lo, int64_t q_hi) {
     for (int64_t q = q_lo; q < q_hi; ++q) {
       const int64_t j = q * width;
       const int ncols = static_cast<int>(Min(width, n - j));
       const bool full = ncols == width;
-      for (int64_t i = 0; i < m; i += kMR) {
-        const int rows = static_cast<int>(Min(kMR, m - i));
-        const T* ai = a + (i / kMR) * a_group;
-        T* c = p.c + i * p.ldc + j;
+      for (int64_t g = 0; g < groups; ++g) {
+        const int rows = static_cast<int>(Min(grows, m - g * grows));
+        const T* ai = a + g * a_group;
+        T* c = p.c + g * grows * p.ldc + j;
         if (one_group && full) {
           SmallKernelRows<Tr, true, kMR>(rows, k, ai, a_step, p.b + j, p.ldb, c, p.ldc, ncols,
                                          p.accumulate);
@@ -454,10 +534,10 @@ void GemmDecodePacked(int64_t m, const float* a_in, int64_t lda, bool trans_a,
   using T = typename Tr::T;
   constexpr int kMR = Reg<T>::kMR, kNR = Reg<T>::kNV * Tr::kW;
   const int64_t n = pb.n, k = pb.k;
+  const int64_t grows = GroupRows(m, kMR);
   int64_t a_step, a_group;
-  const T* a = PackAWhole<T, kMR>(m, k, a_in, lda, trans_a, &a_step, &a_group);
-  const int first_rows = static_cast<int>(Min(kMR, m));
-  const int64_t panels_per_chunk = m <= kMR ? DecodePanels(first_rows) : 1;
+  const T* a = PackAGroups<T, kMR>(m, k, a_in, lda, trans_a, grows, &a_step, &a_group);
+  const int64_t panels_per_chunk = DecodePanels(static_cast<int>(grows));
   const int64_t width = panels_per_chunk * kNR;
   const int64_t chunks = CeilDiv(n, width);
   const int64_t b_run = k * kNR;
@@ -466,10 +546,10 @@ void GemmDecodePacked(int64_t m, const float* a_in, int64_t lda, bool trans_a,
       const int64_t j = q * width;
       const int ncols = static_cast<int>(Min(width, n - j));
       const T* b = pb.data + (j / kNR) * b_run;
-      for (int64_t i = 0; i < m; i += kMR) {
-        const int rows = static_cast<int>(Min(kMR, m - i));
-        DecodeKernelRows<Tr, kMR>(rows, k, a + (i / kMR) * a_group, a_step, b, b_run,
-                                  c + i * ldc + j, ldc, ncols, accumulate);
+      for (int64_t i = 0, g = 0; i < m; i += grows, ++g) {
+        const int rows = static_cast<int>(Min(grows, m - i));
+        DecodeKernelRows<Tr, kMR>(rows, k, a + g * a_group, a_step, b, b_run, c + i * ldc + j,
+                                  ldc, ncols, accumulate);
       }
     }
   });
@@ -527,18 +607,34 @@ void GemmBlocked(const P& p, const typename Tr::T* prepacked, int nt) {
             const int rows = static_cast<int>(Min(kMR, mc - ir));
             T* c = p.c + (ic + ir) * p.ldc + jc + j;
             const T* a = a_buf + ir * kc;
+            // Prefetch the next tile's C (only a full next tile: no line past C is touched).
+            const T* c_next = ir + 2 * kMR <= mc && ncols == kNR ? c + kMR * p.ldc : nullptr;
             if (ncols == kNR) {
-              KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
+              KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c,
+                                             c_next);
             } else {
               KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
             }
           }
         };
         if (one_block) {
-          PackA<T, kMR>(p.a, p.lda, p.trans_a, row_lo, row_hi - row_lo, pc, kc, a_buf);
-          for (int64_t q = pan_lo; q < pan_hi; ++q) {
-            tiles(row_lo, row_hi - row_lo, q, panel(q, b_buf));
+          const int64_t mrows = row_hi - row_lo;
+          PackA<T, kMR>(p.a, p.lda, p.trans_a, row_lo, mrows, pc, kc, a_buf);
+          if (mrows <= kMR && prepacked == nullptr) {
+            // Few rows (decoding through a transposed weight): pack a few panels side by side
+            // and run the decoding kernel over them, so several FMA chains are in flight.
+            const int64_t np = DecodePanels(static_cast<int>(mrows));
+            for (int64_t q = pan_lo; q < pan_hi; q += np) {
+              const int64_t cnt = Min(np, pan_hi - q);
+              for (int64_t x = 0; x < cnt; ++x) panel(q + x, b_buf + x * kc * kNR);
+              const int64_t j = q * kNR;
+              DecodeKernelRows<Tr, kMR>(static_cast<int>(mrows), kc, a_buf, kMR, b_buf, kc * kNR,
+                                        p.c + row_lo * p.ldc + jc + j, p.ldc,
+                                        static_cast<int>(Min(cnt * kNR, nc - j)), load_c);
+            }
+            continue;
           }
+          for (int64_t q = pan_lo; q < pan_hi; ++q) tiles(row_lo, mrows, q, panel(q, b_buf));
           continue;
         }
         if (prepacked == nullptr) {
