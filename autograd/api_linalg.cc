@@ -2,21 +2,33 @@
 #include <cmath>
 
 #include "autograd/api.h"
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 
 namespace kiln {
 
+namespace {
+
+// A parameter read without autograd (generation, evaluation) is read again unchanged by the next
+// call unless an optimizer step or a load writes it (which bumps its storage version), so the
+// backend may keep it pre-packed. Under autograd (training) weights change every step: no cache.
+bool StableWeight(const Tensor& w) { return !GradEnabled() && w.requires_grad(); }
+
+}  // namespace
+
 Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   OpAttrs attrs;
   attrs.ints = {trans_a ? 1 : 0, trans_b ? 1 : 0};
-  return autograd::Record(Op::kMatmul, {a, b}, {ops::Matmul(a, b, trans_a, trans_b)}, attrs, -1,
+  return autograd::Record(Op::kMatmul, {a, b},
+                          {ops::Matmul(a, b, trans_a, trans_b, StableWeight(b))}, attrs, -1,
                           autograd::kSaveAll, autograd::kSaveNone)[0];
 }
 
 Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   // Saved: x, weight (the bias gradient needs only the output gradient).
-  return autograd::Record(Op::kLinear, {x, weight, bias}, {ops::Linear(x, weight, bias)}, {}, -1,
-                          0b011u, autograd::kSaveNone)[0];
+  return autograd::Record(Op::kLinear, {x, weight, bias},
+                          {ops::Linear(x, weight, bias, StableWeight(weight))}, {}, -1, 0b011u,
+                          autograd::kSaveNone)[0];
 }
 
 Tensor Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& doc_ids,

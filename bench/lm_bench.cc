@@ -13,6 +13,9 @@
 #include <cblas.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <atomic>
+#include <new>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +33,19 @@
 #include "tensor/storage.h"
 
 extern "C" void openblas_set_num_threads(int);
+
+// Every C++ heap allocation of the process is counted (tensor metadata, vectors, autograd nodes),
+// so the decoding loop's allocations per step are measured, not just the tensor allocator's.
+namespace {
+std::atomic<int64_t> g_heap_allocs{0};
+}  // namespace
+void* operator new(size_t n) {
+  g_heap_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -108,6 +124,38 @@ double SgemmGflops(int64_t m, int64_t n, int64_t k, int threads) {
   return 2.0 * m * n * k * reps / s / 1e9;
 }
 
+// Memory bandwidth the decoding loop can hope for: memcpy of a buffer well beyond the last-level
+// cache (256 MiB source) on the benchmark's threads, GB/s counting the bytes read plus the bytes
+// written. Best of 5. Call it after reading the peak RSS (its buffers would dominate it).
+double MemcpyGBps() {
+  const size_t n = size_t{256} << 20;
+  std::vector<char> src(n, 1), dst(n, 0);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto start = Clock::now();
+    // Split over kiln's threads (the same count the decoding loop uses), in 1 MiB chunks.
+    const int64_t chunks = static_cast<int64_t>(n >> 20);
+    kiln::ParallelFor(chunks, chunks / kiln::NumThreads(), [&](int64_t begin, int64_t end) {
+      std::memcpy(dst.data() + (begin << 20), src.data() + (begin << 20),
+                  static_cast<size_t>(end - begin) << 20);
+    });
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::max(best, 2.0 * static_cast<double>(n) / s / 1e9);
+    src[rep] = dst[n - 1 - rep];  // keep the copies observable
+  }
+  return best;
+}
+
+// Bytes of weights one decoding step reads per sample-independent pass: every matrix of the
+// blocks and the head (f32), one embedding row each for wte and wpe, the norms' vectors. At batch
+// B the weights are read once per step for all B samples.
+double WeightBytesPerStep(const kiln::nn::GptConfig& c, int64_t n_params) {
+  const int64_t embeddings = (c.vocab_size + c.max_positions) * c.n_embd;
+  const bool tied = c.tie_word_embeddings;
+  const int64_t head = tied ? c.vocab_size * c.n_embd : 0;  // tied: wte read again as the head
+  return 4.0 * static_cast<double>(n_params - embeddings + head + 2 * c.n_embd);
+}
+
 std::vector<int32_t> Tokens(int64_t n, int64_t vocab, uint64_t seed) {
   kiln::RngStream rng(seed);
   std::vector<int32_t> v(n);
@@ -171,10 +219,18 @@ int main(int argc, char** argv) {
     }
     std::vector<kiln::nn::KvCache*> ptrs;
     for (auto& c : caches) ptrs.push_back(&c);
+    kiln::ops::ResetProfile();  // KILN_PROFILE=1: the table covers prefill + decoding only
     const auto start = Clock::now();
     Tensor logits = model.ForwardCached(prompts, std::vector<int64_t>(a.batch, a.prompt), ptrs);
     int64_t checksum = 0;
+    kiln::AllocatorStats before{};
+    int64_t heap_before = 0;
     for (int64_t t = 0; t < a.new_tokens; ++t) {
+      // Fresh (system) allocations are counted over the steps after the first two decode steps.
+      if (t == 2) {
+        before = kiln::CpuAllocatorStats();
+        heap_before = g_heap_allocs.load();
+      }
       std::vector<int64_t> next = kiln::ops::Argmax(logits, 1).ToVector<int64_t>();
       std::vector<int32_t> tok(next.begin(), next.end());
       for (int32_t x : tok) checksum = checksum * 31 + x;
@@ -182,13 +238,29 @@ int main(int argc, char** argv) {
       logits = model.ForwardCached(tok, std::vector<int64_t>(a.batch, 1), ptrs);
     }
     const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    const kiln::AllocatorStats after = kiln::CpuAllocatorStats();
+    const int64_t heap_after = g_heap_allocs.load();
+    const double peak_rss = PeakRssMiB();
+    const int64_t counted_steps = std::max<int64_t>(a.new_tokens - 3, 1);
+    // Bandwidth bound: each decode step reads every weight once (for all samples of the batch).
+    const double weight_bytes = WeightBytesPerStep(config, model.NumParameters());
+    const double memcpy_gbps = MemcpyGBps();
+    const double bound_steps_per_s = memcpy_gbps * 1e9 / weight_bytes;
+    const double steps_per_s = static_cast<double>(a.new_tokens) / secs;
     std::printf(
         "{\"impl\": \"kiln\", \"isa\": \"%s\", \"mode\": \"sample\", \"model\": \"%s\", "
         "\"batch\": %lld, \"tokens_per_s\": %.1f, \"seconds\": %.3f, \"checksum\": %lld, "
-        "\"peak_rss_mib\": %.1f}\n",
+        "\"peak_rss_mib\": %.1f, \"fresh_allocs_per_step\": %.2f, \"heap_allocs_per_step\": %.1f, \"weight_mib_per_step\": %.1f, "
+        "\"memcpy_gbps\": %.1f, \"bandwidth_bound_tokens_per_s\": %.1f, "
+        "\"weight_gbps\": %.1f}\n",
         kiln::cpu::IsaName(kiln::cpu::ActiveIsa()), a.model.c_str(),
         static_cast<long long>(a.batch), a.batch * a.new_tokens / secs, secs,
-        static_cast<long long>(checksum), PeakRssMiB());
+        static_cast<long long>(checksum), peak_rss,
+        static_cast<double>(after.fresh_allocations - before.fresh_allocations) /
+            static_cast<double>(counted_steps),
+        static_cast<double>(heap_after - heap_before) / static_cast<double>(counted_steps),
+        weight_bytes / (1 << 20), memcpy_gbps, bound_steps_per_s * static_cast<double>(a.batch),
+        steps_per_s * weight_bytes / 1e9);
   } else {
     std::fprintf(stderr, "lm_bench: unknown mode %s (train|sample)\n", a.mode.c_str());
     return 2;

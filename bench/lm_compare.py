@@ -98,6 +98,12 @@ def main():
                      f"sgemm {k['sgemm_gflops']:.1f} (torch {100 * tshare:.0f}%)")
             if "tensor_peak_mib" in k:
                 note += f"; kiln tensors peak {k['tensor_peak_mib']:.0f} MiB"
+        else:
+            note += (f"; {k['fresh_allocs_per_step']:.2f} fresh allocs/step; weights "
+                     f"{k['weight_mib_per_step']:.1f} MiB/step read at {k['weight_gbps']:.1f} GB/s, "
+                     f"memcpy {k['memcpy_gbps']:.1f} GB/s -> bandwidth bound "
+                     f"{k['bandwidth_bound_tokens_per_s']:.0f} tok/s "
+                     f"(kiln at {100 * k['tokens_per_s'] / k['bandwidth_bound_tokens_per_s']:.0f}%)")
         print(f"{name:30s} {k['tokens_per_s']:11.1f} {t['tokens_per_s']:11.1f} "
               f"{k['tokens_per_s'] / t['tokens_per_s']:10.2f} {k['peak_rss_mib']:9.0f} "
               f"{t['peak_rss_mib']:9.0f}  {note}", flush=True)

@@ -50,14 +50,8 @@ struct F64 {
 };
 // 14 x 32 floats: 28 zmm accumulators + 2 for B + 1 broadcast of the 32 registers.
 template <typename T>
-struct Blocking;
-template <>
-struct Blocking<float> {
-  static constexpr int kMR = 14, kNV = 2, kKC = 256, kMC = 14 * 24, kNC = 3072;
-};
-template <>
-struct Blocking<double> {
-  static constexpr int kMR = 14, kNV = 2, kKC = 256, kMC = 14 * 12, kNC = 2048;
+struct Reg {
+  static constexpr int kMR = 14, kNV = 2;
 };
 #elif defined(KILN_ISA_avx2)
 struct F32 {
@@ -94,14 +88,8 @@ struct F64 {
 };
 // 6 x 16 floats: 12 ymm accumulators + 2 for B + 1 broadcast of the 16 registers.
 template <typename T>
-struct Blocking;
-template <>
-struct Blocking<float> {
-  static constexpr int kMR = 6, kNV = 2, kKC = 256, kMC = 6 * 24, kNC = 3072;
-};
-template <>
-struct Blocking<double> {
-  static constexpr int kMR = 6, kNV = 2, kKC = 256, kMC = 6 * 12, kNC = 2048;
+struct Reg {
+  static constexpr int kMR = 6, kNV = 2;
 };
 #else
 // Scalar "vectors" of width 1. Without -mfma the fma is a libm call (still exactly rounded), so
@@ -132,19 +120,22 @@ struct Scalar {
 using F32 = Scalar<float>;
 using F64 = Scalar<double>;
 template <typename T>
-struct Blocking {
-  static constexpr int kMR = 4, kNV = 4, kKC = 256, kMC = 64, kNC = 1024;
+struct Reg {
+  static constexpr int kMR = 4, kNV = 4;
 };
 #endif
 
 // ---- Micro-kernel. ----
 // C[0..R)[0..ncols) (row stride ldc) gets, per element, acc = load_c ? C : 0 followed by
 // acc = fma(a[r], b[j], acc) for each of the kc steps, in order: exactly the chain of the contract.
-// a: packed A micro-panel, element (r, k) at a[k * a_step + r]. b: element (k, j) at
-// b[k * b_step + j] (a packed panel, or B itself when it is read in place).
-template <typename Tr, int R, int NV, bool kFull>
+// a: packed A micro-panel, element (r, k) at a[k * a_step + r]. b: the NV vectors of one k step
+// come in runs of VPP contiguous vectors, run u at b + u * b_run (several pre-packed panels side
+// by side; VPP >= NV means one contiguous run: a packed panel or B read in place); the next k step
+// is b_step further. Columns of C are contiguous across runs.
+template <typename Tr, int R, int NV, bool kFull, int VPP = NV>
 void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename Tr::T* b,
-            int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols, bool load_c) {
+            int64_t b_step, typename Tr::T* c, int64_t ldc, int ncols, bool load_c,
+            int64_t b_run = 0) {
   using V = typename Tr::V;
   constexpr int kW = Tr::kW;
   typename Tr::M mask[NV];
@@ -170,8 +161,10 @@ void Kernel(int64_t kc, const typename Tr::T* a, int64_t a_step, const typename 
   for (int64_t kk = 0; kk < kc; ++kk) {
     V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
-      bv[v] = kFull ? Tr::Load(b + v * kW) : Tr::LoadM(b + v * kW, mask[v]);
+    for (int v = 0; v < NV; ++v) {
+      const typename Tr::T* bp = b + (v / VPP) * b_run + (v % VPP) * kW;
+      bv[v] = kFull ? Tr::Load(bp) : Tr::LoadM(bp, mask[v]);
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const V av = Tr::Bcast(a + r);
@@ -274,6 +267,47 @@ thread_local Scratch tl_scratch;
 
 inline int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t Min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t Max(int64_t a, int64_t b) { return a > b ? a : b; }
+inline int64_t Clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+// ---- Cache blocking, derived once from the cache sizes read at run time (docs/gemm.md). ----
+// kc: the B micro-panel (kc x NR) fills half of L1d, the rest holds the A micro-panel stream and
+//     the C tile.
+// mc: the packed A block (mc x kc) fills half of L2.
+// nc: the packed B block (kc x nc) fills half of the L3 share, L3 counted as at most 16 MiB
+//     (virtual machines report a whole socket's L3, and the machine is shared).
+template <typename T>
+GemmBlocking ComputeBlocking() {
+  constexpr int mr = Reg<T>::kMR, nr = Reg<T>::kNV * (sizeof(T) == 4 ? F32::kW : F64::kW);
+  const CacheSizes& cs = GemmCacheSizes();
+  const int64_t sz = sizeof(T);
+  int64_t kc = Clamp(cs.l1d / 2 / (nr * sz) / 16 * 16, 64, 1024);
+  int64_t mc = cs.l2 / 2 / (kc * sz);
+  int64_t nc = Min(cs.l3, int64_t{16} << 20) / 2 / (kc * sz);
+  int64_t okc, omc, onc;
+  if (GemmBlockingOverride(&okc, &omc, &onc)) {
+    kc = okc;
+    mc = omc;
+    nc = onc;
+  }
+  mc = Clamp(mc / mr * mr, mr, 4096 / mr * mr);
+  nc = Clamp(nc / nr * nr, nr, 16384);
+  return GemmBlocking{mr, nr, kc, mc, nc};
+}
+
+template <typename T>
+const GemmBlocking& Blocking() {
+  static const GemmBlocking blk = ComputeBlocking<T>();
+  return blk;
+}
+
+// Threads only where the work pays for waking them (~2 MFLOP each): a fork/join costs a few
+// microseconds on a quiet machine and far more when the cores are shared.
+int ThreadsFor(int64_t m, int64_t n, int64_t k) {
+  const int64_t want = m * n * k / (1 << 20) + 1;
+  const int max_threads = kiln::NumThreads();
+  return static_cast<int>(want < max_threads ? want : max_threads);
+}
 
 // Splits nt threads into a tm x tn grid over (M micro-rows, N panels) minimizing the largest
 // share; on ties prefers splitting M (A is then packed once and B shared).
@@ -294,7 +328,7 @@ void ChooseGrid(int nt, int64_t mtiles, int64_t ntiles, int* tm, int* tn) {
 constexpr int64_t kSmallMaxGroups = 2;
 
 // Accumulator budget of the small-M kernels (the same registers the main tile uses).
-constexpr int kAccRegs = Blocking<float>::kMR * Blocking<float>::kNV;
+constexpr int kAccRegs = Reg<float>::kMR * Reg<float>::kNV;
 
 // Vectors per row for an R-row small-M kernel: as wide as the registers allow (up to 8), so each
 // pass over B reads long runs of each row.
@@ -316,6 +350,23 @@ void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_st
   Kernel<Tr, R, SmallNV(R), kFull>(kc, a, a_step, b, b_step, c, ldc, ncols, load_c);
 }
 
+// A as (r, k) at a[k * a_step + r] per group of MR rows (group g at a + g * a_group): a
+// transposed A already is; otherwise it is packed (whole k) into the thread's scratch.
+template <typename T, int MR>
+const T* PackAWhole(int64_t m, int64_t k, const T* a, int64_t lda, bool trans_a, int64_t* a_step,
+                    int64_t* a_group) {
+  if (trans_a) {
+    *a_step = lda;
+    *a_group = MR;
+    return a;
+  }
+  T* packed = static_cast<T*>(tl_scratch.Get(CeilDiv(m, MR) * MR * k * sizeof(T) + 64));
+  PackA<T, MR>(a, lda, false, 0, m, 0, k, packed);
+  *a_step = MR;
+  *a_group = MR * k;
+  return packed;
+}
+
 // Few rows and B not transposed (decoding, small batches): B is read in place, one pass per
 // column chunk, since each B element serves a few rows only and packing it would triple the memory
 // traffic. Nothing is packed but A, so the whole K runs without blocking. With M <= MR one row
@@ -324,20 +375,12 @@ void SmallKernelRows(int rows, int64_t kc, const typename Tr::T* a, int64_t a_st
 template <typename Tr, typename P>
 void GemmSmallM(const P& p, int nt) {
   using T = typename Tr::T;
-  constexpr int kMR = Blocking<T>::kMR, kNV = Blocking<T>::kNV;
+  constexpr int kMR = Reg<T>::kMR, kNV = Reg<T>::kNV;
   const int64_t m = p.m, n = p.n, k = p.k;
   const bool one_group = m <= kMR;
   const int64_t width = (one_group ? SmallNV(static_cast<int>(m)) : kNV) * Tr::kW;
-  // A as (r, k) at a[k * a_step + r] per row group: a transposed A already is; otherwise pack it.
-  const T* a = p.a;
-  int64_t a_step = p.lda, a_group = kMR;
-  if (!p.trans_a) {
-    T* packed = static_cast<T*>(tl_scratch.Get(CeilDiv(m, kMR) * kMR * k * sizeof(T) + 64));
-    PackA<T, kMR>(p.a, p.lda, false, 0, m, 0, k, packed);
-    a = packed;
-    a_step = kMR;
-    a_group = kMR * k;
-  }
+  int64_t a_step, a_group;
+  const T* a = PackAWhole<T, kMR>(m, k, p.a, p.lda, p.trans_a, &a_step, &a_group);
   const int64_t chunks = CeilDiv(n, width);
   kiln::ParallelFor(chunks, CeilDiv(chunks, nt), [&](int64_t q_lo, int64_t q_hi) {
     for (int64_t q = q_lo; q < q_hi; ++q) {
@@ -366,13 +409,158 @@ void GemmSmallM(const P& p, int nt) {
   });
 }
 
+// ---- Decoding over pre-packed B (M <= kDecodeMaxM). ----
+constexpr int64_t kDecodeMaxM = 16;
+
+// Panels per kernel call for R rows: several pre-packed panels side by side, so an M = 1 call
+// still has several independent FMA chains in flight (latency) and streams a few runs at once.
+constexpr int DecodePanels(int rows) {
+  const int p = kAccRegs / (rows * Reg<float>::kNV);
+  return p < 1 ? 1 : p > 4 ? 4 : p;
+}
+
+template <typename Tr, int R>
+void DecodeKernelRows(int rows, int64_t k, const typename Tr::T* a, int64_t a_step,
+                      const typename Tr::T* b, int64_t b_run, typename Tr::T* c, int64_t ldc,
+                      int ncols, bool load_c) {
+  if constexpr (R > 1) {
+    if (rows < R) {
+      return DecodeKernelRows<Tr, R - 1>(rows, k, a, a_step, b, b_run, c, ldc, ncols, load_c);
+    }
+  }
+  constexpr int kNV = Reg<typename Tr::T>::kNV, kNR = kNV * Tr::kW;
+  constexpr int kP = DecodePanels(R);
+  if (ncols == kP * kNR) {
+    Kernel<Tr, R, kP * kNV, true, kNV>(k, a, a_step, b, kNR, c, ldc, ncols, load_c, b_run);
+  } else {
+    // The last chunk: panel by panel (the packed panels are zero-padded, only C is masked).
+    for (int q = 0; q * kNR < ncols; ++q) {
+      const int cols = static_cast<int>(Min(kNR, ncols - q * kNR));
+      if (cols == kNR) {
+        Kernel<Tr, R, kNV, true>(k, a, a_step, b + q * b_run, kNR, c + q * kNR, ldc, cols, load_c);
+      } else {
+        Kernel<Tr, R, kNV, false>(k, a, a_step, b + q * b_run, kNR, c + q * kNR, ldc, cols,
+                                  load_c);
+      }
+    }
+  }
+}
+
+// Each chunk of DecodePanels(rows) panels is streamed once from memory by the first row group and
+// is still in L2 for the others; threads split the chunks (N), never K.
+template <typename Tr>
+void GemmDecodePacked(int64_t m, const float* a_in, int64_t lda, bool trans_a,
+                      const PackedBView& pb, float* c, int64_t ldc, bool accumulate, int nt) {
+  using T = typename Tr::T;
+  constexpr int kMR = Reg<T>::kMR, kNR = Reg<T>::kNV * Tr::kW;
+  const int64_t n = pb.n, k = pb.k;
+  int64_t a_step, a_group;
+  const T* a = PackAWhole<T, kMR>(m, k, a_in, lda, trans_a, &a_step, &a_group);
+  const int first_rows = static_cast<int>(Min(kMR, m));
+  const int64_t panels_per_chunk = m <= kMR ? DecodePanels(first_rows) : 1;
+  const int64_t width = panels_per_chunk * kNR;
+  const int64_t chunks = CeilDiv(n, width);
+  const int64_t b_run = k * kNR;
+  kiln::ParallelFor(chunks, CeilDiv(chunks, nt), [&](int64_t q_lo, int64_t q_hi) {
+    for (int64_t q = q_lo; q < q_hi; ++q) {
+      const int64_t j = q * width;
+      const int ncols = static_cast<int>(Min(width, n - j));
+      const T* b = pb.data + (j / kNR) * b_run;
+      for (int64_t i = 0; i < m; i += kMR) {
+        const int rows = static_cast<int>(Min(kMR, m - i));
+        DecodeKernelRows<Tr, kMR>(rows, k, a + (i / kMR) * a_group, a_step, b, b_run,
+                                  c + i * ldc + j, ldc, ncols, accumulate);
+      }
+    }
+  });
+}
+
+// ---- The blocked driver (BLIS loops). With `prepacked`, B panels are read from a PackedB
+// (panel q at prepacked + q * k * NR, k-block pc at + pc * NR) instead of being packed. ----
+template <typename Tr, typename P>
+void GemmBlocked(const P& p, const typename Tr::T* prepacked, int nt) {
+  using T = typename Tr::T;
+  constexpr int kMR = Reg<T>::kMR, kNV = Reg<T>::kNV, kNR = kNV * Tr::kW;
+  const GemmBlocking& blk = Blocking<T>();
+  const int64_t kKC = blk.kc, kMC = blk.mc, kNC = blk.nc;
+  const int64_t m = p.m, n = p.n, k = p.k;
+
+  const int64_t kc_max = Min(kKC, k);
+  const int64_t nc_max = Min(kNC, CeilDiv(n, kNR) * kNR);
+  const int64_t mc_max = Min(kMC, CeilDiv(m, kMR) * kMR);
+  // Each thread packs the B panels and the A blocks it uses into its own buffers: no barriers,
+  // so a thread that the OS preempts (2 shared cores) does not stall the others mid-call.
+  // Rounded up to 16 elements, so every thread's buffers start 64-byte aligned and never overlap.
+  const int64_t b_elems = prepacked != nullptr ? 0 : kc_max * nc_max;
+  const int64_t per_thread = (b_elems + mc_max * kc_max + 15) & ~int64_t(15);
+  T* const buf = static_cast<T*>(tl_scratch.Get(nt * per_thread * sizeof(T)));
+
+  kiln::ParallelRun(nt, [&](int tid, int nthreads) {
+    T* const b_buf = buf + tid * per_thread;
+    T* const a_buf = b_buf + b_elems;
+    const int64_t mtiles = CeilDiv(m, kMR);
+    int tm = 1, tn = 1;
+    ChooseGrid(nthreads, mtiles, CeilDiv(nc_max, kNR), &tm, &tn);
+    const int ti = tid / tn, tj = tid % tn;
+    const int64_t row_lo = Min(m, mtiles * ti / tm * kMR);
+    const int64_t row_hi = Min(m, mtiles * (ti + 1) / tm * kMR);
+    // This thread's rows fit one A block: pack A once per k-block, then pack each B panel right
+    // before its use (it stays in L1 and is never written out to L2/L3).
+    const bool one_block = row_hi - row_lo <= kMC;
+    for (int64_t jc = 0; jc < n && row_lo < row_hi; jc += kNC) {
+      const int64_t nc = Min(kNC, n - jc);
+      const int64_t npanels = CeilDiv(nc, kNR);
+      const int64_t pan_lo = npanels * tj / tn, pan_hi = npanels * (tj + 1) / tn;
+      for (int64_t pc = 0; pc < k && pan_lo < pan_hi; pc += kKC) {
+        const int64_t kc = Min(kKC, k - pc);
+        const bool load_c = p.accumulate || pc > 0;
+        auto panel = [&](int64_t q, T* dst) -> const T* {
+          if (prepacked != nullptr) return prepacked + (jc / kNR + q) * k * kNR + pc * kNR;
+          PackBPanel<T, kNR>(p.b, p.ldb, p.trans_b, pc, kc, jc + q * kNR, Min(kNR, nc - q * kNR),
+                             dst);
+          return dst;
+        };
+        auto tiles = [&](int64_t ic, int64_t mc, int64_t q, const T* b) {
+          const int64_t j = q * kNR;
+          const int ncols = static_cast<int>(Min(kNR, nc - j));
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int rows = static_cast<int>(Min(kMR, mc - ir));
+            T* c = p.c + (ic + ir) * p.ldc + jc + j;
+            const T* a = a_buf + ir * kc;
+            if (ncols == kNR) {
+              KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
+            } else {
+              KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
+            }
+          }
+        };
+        if (one_block) {
+          PackA<T, kMR>(p.a, p.lda, p.trans_a, row_lo, row_hi - row_lo, pc, kc, a_buf);
+          for (int64_t q = pan_lo; q < pan_hi; ++q) {
+            tiles(row_lo, row_hi - row_lo, q, panel(q, b_buf));
+          }
+          continue;
+        }
+        if (prepacked == nullptr) {
+          for (int64_t q = pan_lo; q < pan_hi; ++q) panel(q, b_buf + (q - pan_lo) * kc * kNR);
+        }
+        for (int64_t ic = row_lo; ic < row_hi; ic += kMC) {
+          const int64_t mc = Min(kMC, row_hi - ic);
+          PackA<T, kMR>(p.a, p.lda, p.trans_a, ic, mc, pc, kc, a_buf);
+          for (int64_t q = pan_lo; q < pan_hi; ++q) {
+            tiles(ic, mc, q,
+                  prepacked != nullptr ? panel(q, nullptr) : b_buf + (q - pan_lo) * kc * kNR);
+          }
+        }
+      }
+    }
+  });
+}
+
 template <typename Tr, typename P>
 void Gemm(const P& p) {
   using T = typename Tr::T;
-  using Blk = Blocking<T>;
-  constexpr int kMR = Blk::kMR, kNV = Blk::kNV, kNR = kNV * Tr::kW;
-  constexpr int64_t kKC = Blk::kKC, kMC = Blk::kMC, kNC = Blk::kNC;
-  static_assert(kMC % kMR == 0 && kNC % kNR == 0);
+  constexpr int kMR = Reg<T>::kMR;
   const int64_t m = p.m, n = p.n, k = p.k;
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -381,69 +569,45 @@ void Gemm(const P& p) {
     }
     return;
   }
-  // Threads only where the work pays for waking them (~2 MFLOP each): a fork/join costs a few
-  // microseconds on a quiet machine and far more when the cores are shared.
-  const int64_t want = m * n * k / (1 << 20) + 1;
-  const int max_threads = kiln::NumThreads();
-  const int nt = static_cast<int>(want < max_threads ? want : max_threads);
+  const int nt = ThreadsFor(m, n, k);
   if (m <= kSmallMaxGroups * kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
-
-  const int64_t kc_max = Min(kKC, k);
-  const int64_t nc_max = Min(kNC, CeilDiv(n, kNR) * kNR);
-  const int64_t mc_max = Min(kMC, CeilDiv(m, kMR) * kMR);
-  // Each thread packs the B panels and the A blocks it uses into its own buffers: no barriers,
-  // so a thread that the OS preempts (2 shared cores) does not stall the others mid-call.
-  // Rounded up to 16 elements, so every thread's buffers start 64-byte aligned and never overlap.
-  const int64_t per_thread = (kc_max * nc_max + mc_max * kc_max + 15) & ~int64_t(15);
-  T* const buf = static_cast<T*>(tl_scratch.Get(nt * per_thread * sizeof(T)));
-
-  kiln::ParallelRun(nt, [&](int tid, int nthreads) {
-    T* const b_buf = buf + tid * per_thread;
-    T* const a_buf = b_buf + kc_max * nc_max;
-    const int64_t mtiles = CeilDiv(m, kMR);
-    int tm = 1, tn = 1;
-    ChooseGrid(nthreads, mtiles, CeilDiv(nc_max, kNR), &tm, &tn);
-    const int ti = tid / tn, tj = tid % tn;
-    const int64_t row_lo = Min(m, mtiles * ti / tm * kMR);
-    const int64_t row_hi = Min(m, mtiles * (ti + 1) / tm * kMR);
-    for (int64_t jc = 0; jc < n && row_lo < row_hi; jc += kNC) {
-      const int64_t nc = Min(kNC, n - jc);
-      const int64_t npanels = CeilDiv(nc, kNR);
-      const int64_t pan_lo = npanels * tj / tn, pan_hi = npanels * (tj + 1) / tn;
-      for (int64_t pc = 0; pc < k && pan_lo < pan_hi; pc += kKC) {
-        const int64_t kc = Min(kKC, k - pc);
-        const bool load_c = p.accumulate || pc > 0;
-        for (int64_t q = pan_lo; q < pan_hi; ++q) {
-          PackBPanel<T, kNR>(p.b, p.ldb, p.trans_b, pc, kc, jc + q * kNR, Min(kNR, nc - q * kNR),
-                             b_buf + (q - pan_lo) * kc * kNR);
-        }
-        for (int64_t ic = row_lo; ic < row_hi; ic += kMC) {
-          const int64_t mc = Min(kMC, row_hi - ic);
-          PackA<T, kMR>(p.a, p.lda, p.trans_a, ic, mc, pc, kc, a_buf);
-          for (int64_t q = pan_lo; q < pan_hi; ++q) {
-            const int64_t j = q * kNR;
-            const int ncols = static_cast<int>(Min(kNR, nc - j));
-            const T* b = b_buf + (q - pan_lo) * kc * kNR;
-            for (int64_t ir = 0; ir < mc; ir += kMR) {
-              const int rows = static_cast<int>(Min(kMR, mc - ir));
-              T* c = p.c + (ic + ir) * p.ldc + jc + j;
-              const T* a = a_buf + ir * kc;
-              if (ncols == kNR) {
-                KernelRows<Tr, kNV, true, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
-              } else {
-                KernelRows<Tr, kNV, false, kMR>(rows, kc, a, kMR, b, kNR, c, p.ldc, ncols, load_c);
-              }
-            }
-          }
-        }
-      }
-    }
-  });
+  GemmBlocked<Tr>(p, nullptr, nt);
 }
 
 }  // namespace
 
 void Sgemm(const SgemmParams& p) { Gemm<F32>(p); }
 void Dgemm(const DgemmParams& p) { Gemm<F64>(p); }
+GemmBlocking SgemmBlocking() { return Blocking<float>(); }
+GemmBlocking DgemmBlocking() { return Blocking<double>(); }
+
+void SgemmPackB(const float* b, int64_t ldb, bool trans_b, int64_t k, int64_t n, float* dst) {
+  constexpr int kNR = Reg<float>::kNV * F32::kW;
+  const int64_t panels = CeilDiv(n, kNR);
+  // Packing is one pass over B: threads split the panels when there is enough of it.
+  const int64_t grain = Max(1, (int64_t{1} << 18) / (k * kNR));
+  kiln::ParallelFor(panels, grain, [&](int64_t lo, int64_t hi) {
+    for (int64_t q = lo; q < hi; ++q) {
+      float* d = dst + q * k * kNR;
+      const int64_t cols = Min(kNR, n - q * kNR);
+      PackBPanel<float, kNR>(b, ldb, trans_b, 0, k, q * kNR, cols, d);
+      if (cols < kNR) {
+        for (int64_t kk = 0; kk < k; ++kk) {
+          std::memset(d + kk * kNR + cols, 0, (kNR - cols) * sizeof(float));
+        }
+      }
+    }
+  });
+}
+
+void SgemmPacked(int64_t m, const float* a, int64_t lda, bool trans_a, const PackedBView& b,
+                 float* c, int64_t ldc, bool accumulate) {
+  const int64_t n = b.n, k = b.k;
+  if (m <= 0) return;
+  const int nt = ThreadsFor(m, n, k);
+  if (m <= kDecodeMaxM) return GemmDecodePacked<F32>(m, a, lda, trans_a, b, c, ldc, accumulate, nt);
+  const SgemmParams p{m, n, k, a, lda, trans_a, nullptr, 0, false, c, ldc, accumulate};
+  GemmBlocked<F32>(p, b.data, nt);
+}
 
 }  // namespace kiln::cpu::KILN_ISA_NS

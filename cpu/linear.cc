@@ -7,6 +7,7 @@
 #include "base/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/packed_weights.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
 namespace {
@@ -29,6 +30,12 @@ void Forward(const KernelArgs& args) {
     });
   }
   if constexpr (sizeof(T) == 4) {
+    // A parameter read without autograd: its packed panels are made once and reused (same bits).
+    if (const PackedB* packed = AcquirePackedB(ReadWeightHint(args, 0), w, k, true, k, m)) {
+      SgemmPackedB(n, x, k, false, *packed, y, m, b != nullptr);
+      ReleasePackedB(packed);
+      return;
+    }
     cpu::KILN_ISA_NS::Sgemm(SgemmParams{n, m, k, x, k, false, w, k, true, y, m, b != nullptr});
   } else {
     cpu::KILN_ISA_NS::Dgemm(DgemmParams{n, m, k, x, k, false, w, k, true, y, m, b != nullptr});
@@ -38,7 +45,7 @@ void Forward(const KernelArgs& args) {
 }  // namespace
 
 // Slots: in[0] x (N, K), in[1] weight (M, K), in[2] bias (M) or null data, all contiguous;
-// out[0] y (N, M) contiguous.
+// out[0] y (N, M) contiguous; iattr[0..2] the weight hint (ops/weight_hint.h).
 void Linear(const KernelArgs& args) {
   if (args.in[0].dtype == DType::kF64) {
     Forward<double>(args);

@@ -3,12 +3,14 @@
 // transpose flag for transposed views) and flattened a shared 2-D weight's batch into M.
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/packed_weights.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
 namespace {
 
 // in[0] a (..., rows_a, cols_a), in[1] b (..., rows_b, cols_b) or 2-D, out[0] c (..., M, N)
-// contiguous; iattr[0] trans_a, iattr[1] trans_b; iattr[2] = number of batch dims of c.
+// contiguous; iattr[0] trans_a, iattr[1] trans_b; iattr[2] = number of batch dims of c;
+// iattr[3..5] the weight hint of a 2-D b (ops/weight_hint.h): f32 then reads b pre-packed.
 template <typename T, typename P>
 void Run(const KernelArgs& args, void (*gemm)(const P&)) {
   const KArray& a = args.in[0];
@@ -20,6 +22,13 @@ void Run(const KernelArgs& args, void (*gemm)(const P&)) {
   int64_t k = ta ? a.sizes[a.ndim - 2] : a.sizes[a.ndim - 1];
   int64_t batch = 1;
   for (int d = 0; d < nb; ++d) batch *= c.sizes[d];
+  const PackedB* packed = nullptr;
+  if constexpr (sizeof(T) == 4) {
+    if (b.ndim == 2) {
+      packed = AcquirePackedB(ReadWeightHint(args, 3), static_cast<const float*>(b.data),
+                              b.strides[0], tb, k, n);
+    }
+  }
   for (int64_t bi = 0; bi < batch; ++bi) {
     int64_t off_a = 0, off_b = 0, rem = bi;
     for (int d = nb - 1; d >= 0; --d) {
@@ -41,8 +50,15 @@ void Run(const KernelArgs& args, void (*gemm)(const P&)) {
     p.c = static_cast<T*>(c.data) + bi * m * n;
     p.ldc = n;
     p.accumulate = false;
+    if constexpr (sizeof(T) == 4) {
+      if (packed != nullptr) {
+        SgemmPackedB(m, p.a, p.lda, ta, *packed, p.c, n, false);
+        continue;
+      }
+    }
     gemm(p);
   }
+  ReleasePackedB(packed);
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 // query's document, so a query's bits depend only on its own keys: decoding one query against a
 // KV cache gives the bits of the full pass (tested), whatever the batch. K / V are read from global
 // memory per warp; the shared-memory tiled version (queries of a tile sharing K / V tiles) is the
-// planned V2. The backward (AttentionBackward) is pending.
+// planned V2. The backward is cuda/attention_backward.cu (it recomputes the scores with this
+// kernel's dot product).
 #include "cuda/kernels.h"
 #include "cuda/reduce.cuh"
 

@@ -1,11 +1,12 @@
 // CUDA kernels of LayerNorm and its fused backward over the rows of (rows, C): one block per row
-// for the forward and for grad_x (two-pass mean / variance and the two backward row means through
-// cuda/reduce.cuh's fixed-order block reduction), and a deterministic weight / bias gradient
-// without atomics: one thread per column adds the rows in increasing order. That keeps every bit
-// independent of timing; its parallelism is only C threads (a two-stage chunked version is the
-// planned V2, chosen by a benchmark).
+// for the forward (the row math is cuda/norm_rows.cuh's, shared with AddLayerNorm) and for grad_x
+// (two-pass mean / variance and the two backward row means through cuda/reduce.cuh's fixed-order
+// block reduction), and a deterministic weight / bias gradient without atomics: one thread per
+// column adds the rows in increasing order. That keeps every bit independent of timing; its
+// parallelism is only C threads (a two-stage chunked version is the planned V2, chosen by a
+// benchmark).
 #include "cuda/kernels.h"
-#include "cuda/reduce.cuh"
+#include "cuda/norm_rows.cuh"
 
 namespace kiln::KILN_CUDA_NS {
 namespace {
@@ -18,33 +19,14 @@ __global__ void LayerNormForward(float* __restrict__ y, float* __restrict__ mean
                                  const float* __restrict__ w, const float* __restrict__ b,
                                  int64_t c, float eps) {
   const int64_t r = blockIdx.x;
-  const float* xr = x + r * c;
-  float s = 0.0f;
-  for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += xr[j];
-  const float mean = BlockReduce(s, SumOp{}) / static_cast<float>(c);
-  float q = 0.0f;
-  for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
-    const float d = xr[j] - mean;
-    q += d * d;
-  }
-  const float var = BlockReduce(q, SumOp{}) / static_cast<float>(c);
-  const float rstd = 1.0f / sqrtf(var + eps);
-  float* yr = y + r * c;
-  for (int64_t j = threadIdx.x; j < c; j += blockDim.x) {
-    const float v = ((xr[j] - mean) * rstd) * w[j];
-    yr[j] = b != nullptr ? v + b[j] : v;
-  }
-  if (threadIdx.x == 0) {
-    mean_out[r] = mean;
-    rstd_out[r] = rstd;
-  }
+  LayerNormRow(y + r * c, mean_out + r, rstd_out + r, x + r * c, w, b, c, eps);
 }
 
 // gx = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = gy * w.
 __global__ void LayerNormBackwardX(float* __restrict__ gx, const float* __restrict__ x,
                                    const float* __restrict__ w, const float* __restrict__ mean_in,
-                                   const float* __restrict__ rstd_in,
-                                   const float* __restrict__ gy, int64_t c) {
+                                   const float* __restrict__ rstd_in, const float* __restrict__ gy,
+                                   int64_t c) {
   const int64_t r = blockIdx.x;
   const float* xr = x + r * c;
   const float* gr = gy + r * c;
@@ -100,13 +82,13 @@ void LayerNormBackward(float* grad_x, float* grad_weight, float* grad_bias, cons
                        const float* grad_y, int64_t rows, int64_t c, Stream stream) {
   CheckRows("LayerNormBackward", rows, c);
   if (grad_x != nullptr && rows > 0) {
-    KILN_LAUNCH(LayerNormBackwardX, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0,
-                stream, grad_x, x, weight, mean, rstd, grad_y, c);
+    KILN_LAUNCH(LayerNormBackwardX, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, stream,
+                grad_x, x, weight, mean, rstd, grad_y, c);
   }
   if (grad_weight != nullptr || grad_bias != nullptr) {
     const unsigned blocks = static_cast<unsigned>((c + kColumnThreads - 1) / kColumnThreads);
-    KILN_LAUNCH(LayerNormBackwardWeight, dim3(blocks), dim3(kColumnThreads), 0, stream,
-                grad_weight, grad_bias, x, mean, rstd, grad_y, rows, c);
+    KILN_LAUNCH(LayerNormBackwardWeight, dim3(blocks), dim3(kColumnThreads), 0, stream, grad_weight,
+                grad_bias, x, mean, rstd, grad_y, rows, c);
   }
 }
 

@@ -1,79 +1,17 @@
-// CUDA kernel of the Matmul row: a tiled shared-memory GEMM, c (M, N) = a (M, K) b (K, N), with
-// either operand transposed in memory. A block computes a 64x64 tile of c with 256 threads, each
-// holding a 4x4 patch in registers; K advances in 16-wide slabs staged through shared memory.
-// Exactness: every c element is a single fmaf chain over k = 0, 1, ..., K-1 starting from 0, the
-// same chain as the CPU GEMM (cpu/gemm.h), so the result is bitwise the CPU's and a row's bits
-// do not depend on M or N (batch invariance). The cuBLAS path (pending) is not batch invariant.
+// CUDA kernel of the Matmul row: the tiled shared-memory GEMM of cuda/matmul.cuh (64x64 tiles,
+// 4x4 outputs per thread, 16-wide K slabs), c (M, N) = a (M, K) b (K, N), either operand
+// transposed in memory. Exactness: every c element is a single fmaf chain over k = 0, 1, ..., K-1
+// starting from 0, the same chain as the CPU GEMM (cpu/gemm.h), so the result is bitwise the CPU's
+// and a row's bits do not depend on M or N (batch invariance). The cuBLAS path (bench/cuda_bench
+// measures it) is not batch invariant.
 #include "cuda/kernels.h"
-#include "cuda/portable.h"
+#include "cuda/matmul.cuh"
 
 namespace kiln::KILN_CUDA_NS {
-namespace {
-
-constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
-constexpr int kThreads = 256;  // 16 x 16, each a 4 x 4 patch
-
-// a(m, k) = a[m * sam + k * sak]; b(k, n) = b[k * sbk + n * sbn].
-__global__ void __launch_bounds__(kThreads)
-    MatmulTiled(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
-                int64_t m, int64_t n, int64_t k, int64_t sam, int64_t sak, int64_t sbk,
-                int64_t sbn) {
-  KILN_SHARED(float, as, [kTileK][kTileM + 4]);
-  KILN_SHARED(float, bs, [kTileK][kTileN + 4]);
-  const int tid = threadIdx.x;
-  const int tx = tid % 16, ty = tid / 16;
-  const int64_t m0 = static_cast<int64_t>(blockIdx.y) * kTileM;
-  const int64_t n0 = static_cast<int64_t>(blockIdx.x) * kTileN;
-  float acc[4][4];
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
-  for (int64_t k0 = 0; k0 < k; k0 += kTileK) {
-    const int kk_end = k - k0 < kTileK ? static_cast<int>(k - k0) : kTileK;
-    // Each thread stages 4 elements of each slab; out-of-range ones are 0 and never used.
-    for (int e = tid; e < kTileK * kTileM; e += kThreads) {
-      const int kk = e % kTileK, mm = e / kTileK;
-      const int64_t gm = m0 + mm, gk = k0 + kk;
-      as[kk][mm] = gm < m && gk < k ? a[gm * sam + gk * sak] : 0.0f;
-    }
-    for (int e = tid; e < kTileK * kTileN; e += kThreads) {
-      const int nn = e % kTileN, kk = e / kTileN;
-      const int64_t gn = n0 + nn, gk = k0 + kk;
-      bs[kk][nn] = gn < n && gk < k ? b[gk * sbk + gn * sbn] : 0.0f;
-    }
-    __syncthreads();
-    for (int kk = 0; kk < kk_end; ++kk) {
-      float av[4], bv[4];
-      for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
-      for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
-    }
-    __syncthreads();  // the slab is read by all before the next one overwrites it
-  }
-  for (int i = 0; i < 4; ++i) {
-    const int64_t gm = m0 + ty + 16 * i;
-    if (gm >= m) continue;
-    for (int j = 0; j < 4; ++j) {
-      const int64_t gn = n0 + tx + 16 * j;
-      if (gn < n) c[gm * n + gn] = acc[i][j];
-    }
-  }
-}
-
-}  // namespace
 
 void Matmul(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k, bool trans_a,
             bool trans_b, Stream stream) {
-  KILN_CHECK(m >= 0 && n >= 0 && k >= 0) << "cuda Matmul: negative size " << m << "x" << n << "x"
-                                         << k;
-  if (m == 0 || n == 0) return;
-  const int64_t gx = (n + kTileN - 1) / kTileN, gy = (m + kTileM - 1) / kTileM;
-  KILN_CHECK(gx <= 0x7fffffff && gy <= 65535)
-      << "cuda Matmul: " << m << "x" << n << " needs more than 65535 row tiles";
-  const int64_t sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
-  const int64_t sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
-  KILN_LAUNCH(MatmulTiled, dim3(static_cast<unsigned>(gx), static_cast<unsigned>(gy)),
-              dim3(kThreads), 0, stream, c, a, b, m, n, k, sam, sak, sbk, sbn);
+  LaunchGemm("Matmul", c, a, b, nullptr, m, n, k, trans_a, trans_b, kInitZero, stream);
 }
 
 }  // namespace kiln::KILN_CUDA_NS

@@ -2,7 +2,7 @@
 // rows of (rows, C), built like cuda/layer_norm.cu: block-per-row statistics and grad_x, and a
 // deterministic weight gradient (one thread per column, rows in increasing order, no atomics).
 #include "cuda/kernels.h"
-#include "cuda/reduce.cuh"
+#include "cuda/norm_rows.cuh"
 
 namespace kiln::KILN_CUDA_NS {
 namespace {
@@ -14,14 +14,7 @@ __global__ void RmsNormForward(float* __restrict__ y, float* __restrict__ rstd_o
                                const float* __restrict__ x, const float* __restrict__ w, int64_t c,
                                float eps) {
   const int64_t r = blockIdx.x;
-  const float* xr = x + r * c;
-  float s = 0.0f;
-  for (int64_t j = threadIdx.x; j < c; j += blockDim.x) s += xr[j] * xr[j];
-  const float ms = BlockReduce(s, SumOp{}) / static_cast<float>(c);
-  const float rstd = 1.0f / sqrtf(ms + eps);
-  float* yr = y + r * c;
-  for (int64_t j = threadIdx.x; j < c; j += blockDim.x) yr[j] = (xr[j] * rstd) * w[j];
-  if (threadIdx.x == 0) rstd_out[r] = rstd;
+  RmsNormRow(y + r * c, rstd_out + r, x + r * c, w, c, eps);
 }
 
 // gx = rstd * (gy w - xhat * mean(gy w xhat)), xhat = x rstd.

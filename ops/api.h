@@ -81,10 +81,15 @@ Tensor LogSoftmax(const Tensor& x, int64_t dim = -1);
 // a (..., M, K) [or (..., K, M) if trans_a] @ b (..., K, N) [or (..., N, K) if trans_b]. Batch
 // dims must match, or b may be 2-D (shared weight). Each output element is one FMA chain over K
 // in order, so a row's bits do not depend on M, N or the batch.
-Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
+// stable_b: b is a weight that later calls read again unchanged unless its storage version moves
+// (the autograd layer says so for parameters read without autograd); a backend may then keep data
+// derived from it (the CPU keeps pre-packed GEMM panels: ops/weight_hint.h). Same bits either way.
+Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false,
+              bool stable_b = false);
 // x (N, K), weight (M, K), bias (M) or undefined -> x weight^T + bias (N, M); the bias is folded
-// into the GEMM (each element's FMA chain starts from it).
-Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+// into the GEMM (each element's FMA chain starts from it). stable_weight: as Matmul's stable_b.
+Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              bool stable_weight = false);
 // grad (N, M) -> its column sums (M), the gradient of a broadcast bias, in fixed row chunks.
 Tensor BiasGrad(const Tensor& grad);
 

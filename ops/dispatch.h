@@ -23,4 +23,10 @@ void CheckFloat(const Tensor& t, const char* op, const char* what);
 void CheckSameDtype(const Tensor& a, const Tensor& b, const char* op);
 void CheckIndexDtype(const Tensor& t, const char* op, const char* what);
 
+// Fills the ops/weight_hint.h slots at `base` for the weight operand exactly as the kernel will
+// read it; `stable` is the caller's promise (ops::Linear's stable_weight). Pass the tensor whose
+// data goes into the KArray, and stable = false when it is a fresh contiguous copy. Defined in
+// ops/weight_hint.cc.
+void SetWeightHint(KernelArgs& args, int base, const Tensor& weight, bool stable);
+
 }  // namespace kiln::ops

@@ -10,7 +10,7 @@
 
 namespace kiln::ops {
 
-Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool stable_weight) {
   CheckFloat(x, "Linear", "x");
   CheckSameDtype(x, weight, "Linear");
   KILN_CHECK(x.dim() == 2) << "Linear: expected x of shape (N, K), got "
@@ -33,8 +33,9 @@ Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   const Tensor xd = Dense(x), wd = Dense(weight), bd = bias.defined() ? Dense(bias) : Tensor();
   // Kernel slots: in[0] x (N, K), in[1] weight (M, K), in[2] bias (M) or null data, all
-  // contiguous; out[0] y (N, M).
+  // contiguous; out[0] y (N, M); iattr[0..2] the weight hint (ops/weight_hint.h).
   KernelArgs args;
+  SetWeightHint(args, 0, wd, stable_weight && wd.storage() == weight.storage());
   args.in[0] = ToKArray(xd);
   args.in[1] = ToKArray(wd);
   args.in[2] = ToKArray(bd);

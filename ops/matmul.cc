@@ -25,8 +25,8 @@ std::pair<Tensor, bool> Canonical(const Tensor& x) {
 }  // namespace
 
 // in[0] a, in[1] b (last dim contiguous), out[0] (batch..., M, N); iattr: trans_a, trans_b,
-// number of batch dims.
-Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b) {
+// number of batch dims; iattr[3..5] the weight hint of a 2-D b (ops/weight_hint.h).
+Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, bool stable_b) {
   CheckFloat(a_in, "Matmul", "a");
   CheckFloat(b_in, "Matmul", "b");
   CheckSameDtype(a_in, b_in, "Matmul");
@@ -89,6 +89,9 @@ Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
   args.iattr[0] = ta;
   args.iattr[1] = tb;
   args.iattr[2] = batch_dims;
+  // Canonical() only re-views a weight whose last dim is contiguous (same storage); a copy is not
+  // the parameter and gets no hint.
+  SetWeightHint(args, 3, b, stable_b && b.dim() == 2 && b.storage() == b_in.storage());
   RunKernel(Op::kMatmul, args, a.device());
   return out;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on a lent GPU machine, from the repository root, over what scripts/gpu_pack.sh put in .gpu/:
 # the nvcc-built kernels against the interpreter (cuda_device_test), compute-sanitizer memcheck on
-# them under a timeout (goes on if it is refused), and the interpreter tests for comparison.
+# them under a timeout (goes on if it is refused), the interpreter tests for comparison, and the
+# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners).
 # Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +24,6 @@ else
 fi
 echo "== cuda_interp_test (CPU interpreter, for comparison)"
 .gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
+echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
+timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
+echo "cuda_bench exit ${PIPESTATUS[0]}"

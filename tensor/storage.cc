@@ -1,6 +1,7 @@
 #include "tensor/storage.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -153,11 +154,26 @@ std::string Device::ToString() const {
   return "?";
 }
 
+namespace {
+std::atomic<uint64_t> g_next_storage_id{1};
+std::atomic<void (*)(uint64_t)> g_release_hook{nullptr};
+}  // namespace
+
+void SetStorageReleaseHook(void (*hook)(uint64_t id)) { g_release_hook.store(hook); }
+
 Storage::Storage(int64_t nbytes, Device device, Allocator* allocator)
-    : nbytes_(nbytes), device_(device), allocator_(allocator) {
+    : nbytes_(nbytes),
+      device_(device),
+      allocator_(allocator),
+      id_(g_next_storage_id.fetch_add(1, std::memory_order_relaxed)) {
   data_ = allocator_->Allocate(nbytes);
 }
 
-Storage::~Storage() { allocator_->Free(data_, nbytes_); }
+Storage::~Storage() {
+  if (notify_on_release_.load(std::memory_order_relaxed)) {
+    if (auto* hook = g_release_hook.load()) hook(id_);
+  }
+  allocator_->Free(data_, nbytes_);
+}
 
 }  // namespace kiln

@@ -47,6 +47,12 @@ class Storage {
   Device device() const { return device_; }
   int64_t version() const { return version_.load(std::memory_order_relaxed); }
   void BumpVersion() { version_.fetch_add(1, std::memory_order_relaxed); }
+  // Process-unique and never reused (a new storage at a freed one's address gets a new id), so
+  // caches of data derived from a storage key on (id, version), never on the address.
+  uint64_t id() const { return id_; }
+  // Asks for the release hook (SetStorageReleaseHook) to be called with id() when this storage is
+  // destroyed, so a cache can drop what it derived from it.
+  void NotifyOnRelease() const { notify_on_release_.store(true, std::memory_order_relaxed); }
 
  private:
   void* data_;
@@ -54,6 +60,12 @@ class Storage {
   Device device_;
   Allocator* allocator_;
   std::atomic<int64_t> version_{0};
+  uint64_t id_;
+  mutable std::atomic<bool> notify_on_release_{false};
 };
+
+// The one function called with a storage's id when a storage marked NotifyOnRelease() is
+// destroyed (the CPU backend's pre-packed weight cache sets it; null: none).
+void SetStorageReleaseHook(void (*hook)(uint64_t id));
 
 }  // namespace kiln

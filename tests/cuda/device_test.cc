@@ -1,9 +1,9 @@
 // The nvcc-built kernels (kiln::cuda) on a real GPU, compared with the same kernels run through
 // the interpreter (kiln::cuda_sim): bitwise where the kernel is exact (binary rows, the tiled
-// matmul), to a few ulp where CUDA's expf / tanhf differ from the host's. Without a usable device
-// (any non-success of cudaGetDeviceCount, e.g. cudaErrorInsufficientDriver where no driver is
-// installed) every test is skipped with the reason, and ctest reports the binary as skipped
-// (SKIP_REGULAR_EXPRESSION in tests/cuda/CMakeLists.txt), never as passed.
+// matmul, Linear, BiasGrad), to a few ulp where CUDA's expf / tanhf differ from the host's. Without
+// a usable device (any non-success of cudaGetDeviceCount, e.g. cudaErrorInsufficientDriver where no
+// driver is installed) every test is skipped with the reason, and ctest reports the binary as
+// skipped (SKIP_REGULAR_EXPRESSION in tests/cuda/CMakeLists.txt), never as passed.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -30,6 +30,12 @@ class CudaDevice : public ::testing::Test {
   float* ToDevice(const std::vector<float>& host) {
     float* d = Alloc(host.size());
     KILN_CUDA_CHECK(cudaMemcpy(d, host.data(), host.size() * 4, cudaMemcpyHostToDevice));
+    return d;
+  }
+  template <typename T>
+  T* ToDeviceAs(const std::vector<T>& host) {
+    T* d = reinterpret_cast<T*>(Alloc((host.size() * sizeof(T) + 3) / 4));
+    KILN_CUDA_CHECK(cudaMemcpy(d, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
     return d;
   }
   float* Alloc(size_t n) {
@@ -108,6 +114,100 @@ TEST_F(CudaDevice, AttentionMatchesTheInterpreter) {
                   0.125f, nullptr);
   EXPECT_TRUE(Near(ToHost(dout, q.size()), out, 1e-5f, 1e-2f));
   EXPECT_TRUE(Near(ToHost(dlse, lse.size()), lse, 1e-6f));
+}
+
+TEST_F(CudaDevice, AttentionBackwardMatchesTheInterpreter) {
+  const int64_t b = 2, nh = 4, nkv = 2, t = 130, hs = 64;
+  const std::vector<float> q = RandomFloats(b * nh * t * hs, -1.0f, 1.0f, 10);
+  const std::vector<float> k = RandomFloats(b * nkv * t * hs, -1.0f, 1.0f, 11);
+  const std::vector<float> v = RandomFloats(b * nkv * t * hs, -1.0f, 1.0f, 12);
+  const std::vector<float> go = RandomFloats(q.size(), -1.0f, 1.0f, 13);
+  std::vector<int32_t> doc(b * t);
+  for (int64_t i = 0; i < b * t; ++i) doc[i] = static_cast<int32_t>(i % t / 50);
+  std::vector<float> out(q.size()), lse(b * nh * t), dq(q.size()), dk(k.size()), dv(v.size());
+  cuda_sim::Attention(out.data(), lse.data(), q.data(), k.data(), v.data(), doc.data(), b, nh, nkv,
+                      t, t, hs, 0.125f, nullptr);
+  cuda_sim::AttentionBackward(dq.data(), dk.data(), dv.data(), q.data(), k.data(), v.data(),
+                              out.data(), lse.data(), go.data(), doc.data(), b, nh, nkv, t, t, hs,
+                              0.125f, nullptr);
+  float *ddq = Alloc(q.size()), *ddk = Alloc(k.size()), *ddv = Alloc(v.size());
+  cuda::AttentionBackward(ddq, ddk, ddv, ToDevice(q), ToDevice(k), ToDevice(v), ToDevice(out),
+                          ToDevice(lse), ToDevice(go), ToDeviceAs(doc), b, nh, nkv, t, t, hs,
+                          0.125f, nullptr);
+  // expf on the device vs the host's: a few ulp per probability.
+  EXPECT_TRUE(Near(ToHost(ddq, q.size()), dq, 1e-5f, 0.1f));
+  EXPECT_TRUE(Near(ToHost(ddk, k.size()), dk, 1e-5f, 0.1f));
+  EXPECT_TRUE(Near(ToHost(ddv, v.size()), dv, 1e-5f, 0.1f));
+}
+
+TEST_F(CudaDevice, FusedOpsMatchTheInterpreter) {
+  // Linear and BiasGrad: fmaf chains and plain adds in a fixed order, bitwise.
+  const int64_t n = 150, m = 70, kk = 90;
+  const std::vector<float> x = RandomFloats(n * kk, -1.0f, 1.0f, 14);
+  const std::vector<float> w = RandomFloats(m * kk, -1.0f, 1.0f, 15);
+  const std::vector<float> bias = RandomFloats(m, -1.0f, 1.0f, 16);
+  std::vector<float> y(n * m), gb(m);
+  cuda_sim::Linear(y.data(), x.data(), w.data(), bias.data(), n, m, kk, nullptr);
+  cuda_sim::BiasGrad(gb.data(), y.data(), n, m, nullptr);
+  float *dy = Alloc(n * m), *dgb = Alloc(m);
+  cuda::Linear(dy, ToDevice(x), ToDevice(w), ToDevice(bias), n, m, kk, nullptr);
+  cuda::BiasGrad(dgb, dy, n, m, nullptr);
+  EXPECT_TRUE(SameBits(ToHost(dy, n * m), y));
+  EXPECT_TRUE(SameBits(ToHost(dgb, m), gb));
+  // AddLayerNorm / AddRmsNorm: h bitwise, the norm to rounding.
+  const int64_t rows = 9, c = 777;
+  const std::vector<float> a = RandomFloats(rows * c, -3.0f, 3.0f, 17);
+  const std::vector<float> r = RandomFloats(rows * c, -3.0f, 3.0f, 18);
+  const std::vector<float> nw = RandomFloats(c, 0.5f, 1.5f, 19);
+  std::vector<float> ny(rows * c), nh(rows * c), mean(rows), rstd(rows);
+  cuda_sim::AddLayerNorm(ny.data(), nh.data(), mean.data(), rstd.data(), a.data(), r.data(),
+                         nw.data(), nullptr, rows, c, 1e-5f, nullptr);
+  float *dny = Alloc(rows * c), *dnh = Alloc(rows * c), *dm = Alloc(rows), *dr = Alloc(rows);
+  cuda::AddLayerNorm(dny, dnh, dm, dr, ToDevice(a), ToDevice(r), ToDevice(nw), nullptr, rows, c,
+                     1e-5f, nullptr);
+  EXPECT_TRUE(SameBits(ToHost(dnh, rows * c), nh));
+  EXPECT_TRUE(Near(ToHost(dny, rows * c), ny, 1e-6f, 1e-6f));
+  cuda_sim::AddRmsNorm(ny.data(), nh.data(), rstd.data(), a.data(), r.data(), nw.data(), rows, c,
+                       1e-6f, nullptr);
+  cuda::AddRmsNorm(dny, dnh, dr, ToDevice(a), ToDevice(r), ToDevice(nw), rows, c, 1e-6f, nullptr);
+  EXPECT_TRUE(Near(ToHost(dny, rows * c), ny, 1e-6f, 1e-6f));
+  // Swiglu: expf.
+  std::vector<float> sy(rows * c), sg(rows * c), su(rows * c);
+  cuda_sim::Swiglu(sy.data(), a.data(), r.data(), rows * c, nullptr);
+  cuda_sim::SwigluBackward(sg.data(), su.data(), a.data(), r.data(), ny.data(), rows * c, nullptr);
+  float *dsy = Alloc(rows * c), *dsg = Alloc(rows * c), *dsu = Alloc(rows * c);
+  cuda::Swiglu(dsy, ToDevice(a), ToDevice(r), rows * c, nullptr);
+  cuda::SwigluBackward(dsg, dsu, ToDevice(a), ToDevice(r), ToDevice(ny), rows * c, nullptr);
+  EXPECT_TRUE(Near(ToHost(dsy, rows * c), sy, 4e-6f, 1e-6f));
+  EXPECT_TRUE(Near(ToHost(dsg, rows * c), sg, 4e-6f, 1e-6f));
+  EXPECT_TRUE(Near(ToHost(dsu, rows * c), su, 4e-6f, 1e-6f));
+}
+
+TEST_F(CudaDevice, LinearCrossEntropyMatchesTheInterpreter) {
+  const int64_t n = 70, c = 64, v = 1000, rb = 32, vc = 300;
+  const std::vector<float> h = RandomFloats(n * c, -1.0f, 1.0f, 20);
+  const std::vector<float> w = RandomFloats(v * c, -1.0f, 1.0f, 21);
+  const std::vector<float> gl = RandomFloats(n, 0.5f, 1.5f, 22);
+  std::vector<int64_t> t(n);
+  for (int64_t i = 0; i < n; ++i) t[i] = i % 9 == 4 ? -100 : (i * 37) % v;
+  std::vector<float> loss(n), lse(n), gh(n * c), gw(v * c), work(rb * vc + 4 * rb);
+  cuda_sim::LinearCrossEntropy(loss.data(), lse.data(), work.data(), h.data(), w.data(), t.data(),
+                               n, c, v, -100, 0.1f, rb, vc, nullptr);
+  cuda_sim::LinearCrossEntropyBackward(gh.data(), gw.data(), work.data(), h.data(), w.data(),
+                                       t.data(), lse.data(), gl.data(), n, c, v, -100, 0.1f, rb, vc,
+                                       nullptr);
+  float *dl = Alloc(n), *dlse = Alloc(n), *dgh = Alloc(n * c), *dgw = Alloc(v * c);
+  float* dwork = Alloc(work.size());
+  float *dh = ToDevice(h), *dw = ToDevice(w);
+  int64_t* dt = ToDeviceAs(t);
+  cuda::LinearCrossEntropy(dl, dlse, dwork, dh, dw, dt, n, c, v, -100, 0.1f, rb, vc, nullptr);
+  // The backward from the interpreter's lse, so only the kernels' expf differ.
+  cuda::LinearCrossEntropyBackward(dgh, dgw, dwork, dh, dw, dt, ToDevice(lse), ToDevice(gl), n, c,
+                                   v, -100, 0.1f, rb, vc, nullptr);
+  EXPECT_TRUE(Near(ToHost(dl, n), loss, 1e-6f, 1.0f));
+  EXPECT_TRUE(Near(ToHost(dlse, n), lse, 1e-6f, 1.0f));
+  EXPECT_TRUE(Near(ToHost(dgh, n * c), gh, 1e-5f, 0.1f));
+  EXPECT_TRUE(Near(ToHost(dgw, v * c), gw, 1e-5f, 0.1f));
 }
 
 }  // namespace
