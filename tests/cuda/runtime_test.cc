@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "autograd/api.h"
+#include "cuda/backend.h"
 #include "ops/api.h"
 #include "tensor/device_memory.h"
 #include "tensor/tensor.h"
@@ -117,6 +118,22 @@ TEST(CudaSimRuntime, ClearErrors) {
     EXPECT_FALSE(UsableDevice("cuda").ok());
     EXPECT_NE(ErrorOf([] { Tensor::Empty({2}, DType::kF32, Device{Device::kCUDA, 0}); }), "");
   }
+}
+
+// Every row with a kernel (KERNEL, BACKWARD, UPDATE) has a cuda-sim kernel: nothing would fall
+// back or fail with "no cuda-sim kernel" on the model paths.
+TEST(CudaSimRuntime, EveryKernelRowHasACudaSimKernel) {
+  std::vector<std::string> missing;
+#define KILN_ROW_KERNEL(Name) \
+  if (cuda_sim::TableKernel(Op::k##Name) == nullptr) missing.push_back(#Name);
+#define KILN_ROW_BACKWARD(Name) KILN_ROW_KERNEL(Name)
+#define KILN_ROW_UPDATE(Name) KILN_ROW_KERNEL(Name)
+#define KILN_ROW_VIEW(Name)
+#define KILN_OP(Name, KIND) KILN_ROW_##KIND(Name)
+#include "ops/ops.def"
+#undef KILN_OP
+  EXPECT_TRUE(missing.empty()) << "no cuda-sim kernel: " << ::testing::PrintToString(missing);
+  EXPECT_EQ(cuda_sim::TableKernel(Op::kReshape), nullptr);  // a view has no kernel
 }
 
 // Matmul through the runtime: a row's bits do not depend on how many rows share the call
