@@ -116,7 +116,7 @@ Tensor Where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor MaskedFill(const Tensor& x, const Tensor& mask, double value) {
   KILN_CHECK(x.defined()) << "MaskedFill: x is undefined";
-  return Where(mask, Full({}, value, x.dtype()), x);
+  return Where(mask, Full({}, value, x.dtype(), x.device()), x);
 }
 
 Tensor Dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset) {

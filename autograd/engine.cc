@@ -29,7 +29,7 @@ void Backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     KILN_CHECK(root.numel() == 1) << "Backward: a gradient must be given for a non-scalar root of "
                                      "shape "
                                   << ShapeToString(root.shape());
-    seed = Full(root.shape(), 1.0, root.dtype());
+    seed = Full(root.shape(), 1.0, root.dtype(), root.device());
   } else {
     KILN_CHECK(seed.shape() == root.shape())
         << "Backward: gradient shape " << ShapeToString(seed.shape())

@@ -3,15 +3,17 @@
 #include "autograd/api.h"
 #include "base/check.h"
 #include "nn/fusion.h"
+#include "ops/api.h"
 
 namespace kiln::nn {
 
-KvCache KvCache::Make(const GptConfig& config, int64_t capacity) {
+KvCache KvCache::Make(const GptConfig& config, int64_t capacity, Device device) {
   KvCache cache;
   cache.capacity = capacity;
   for (int64_t l = 0; l < config.n_layer; ++l) {
     const Shape shape = {1, config.n_kv_head, capacity, config.head_dim};
-    cache.layers.push_back({Tensor::Empty(shape), Tensor::Empty(shape)});
+    cache.layers.push_back(
+        {Tensor::Empty(shape, DType::kF32, device), Tensor::Empty(shape, DType::kF32, device)});
   }
   return cache;
 }
@@ -95,8 +97,8 @@ Tensor CausalSelfAttention::ForwardCached(const Tensor& x, const Tensor& positio
         << " tokens; " << cache.length << " cached + " << n << " new do not fit";
     KvCache::Layer& lc = cache.layers.at(layer);
     // Append this segment's keys / values: (1, n, NKV, HS) -> cache (1, NKV, [len, len+n), HS).
-    Narrow(lc.k, 2, cache.length, n).CopyFrom_(Permute(Narrow(p.k, 1, row, n), {0, 2, 1, 3}));
-    Narrow(lc.v, 2, cache.length, n).CopyFrom_(Permute(Narrow(p.v, 1, row, n), {0, 2, 1, 3}));
+    ops::CopyInto(Narrow(lc.k, 2, cache.length, n), Permute(Narrow(p.k, 1, row, n), {0, 2, 1, 3}));
+    ops::CopyInto(Narrow(lc.v, 2, cache.length, n), Permute(Narrow(p.v, 1, row, n), {0, 2, 1, 3}));
     const int64_t total = cache.length + n;
     Tensor q = Permute(Narrow(p.q, 1, row, n), {0, 2, 1, 3});
     Tensor y = Attention(q, Narrow(lc.k, 2, 0, total), Narrow(lc.v, 2, 0, total));

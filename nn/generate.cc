@@ -124,7 +124,8 @@ std::vector<GenerateResult> Generate(const GptModel& model,
   caches.reserve(n);
   for (const auto& r : requests) {
     caches.push_back(
-        KvCache::Make(c, static_cast<int64_t>(r.prompt.size()) + params.max_new_tokens));
+        KvCache::Make(c, static_cast<int64_t>(r.prompt.size()) + params.max_new_tokens,
+                      model.device()));
   }
   std::vector<bool> is_stop(static_cast<size_t>(c.vocab_size), false);
   for (int32_t s : params.stop_tokens) is_stop[static_cast<size_t>(s)] = true;
@@ -147,7 +148,8 @@ std::vector<GenerateResult> Generate(const GptModel& model,
     for (int64_t i : active) cache_ptrs.push_back(&caches[static_cast<size_t>(i)]);
     Tensor logits = model.ForwardCached(feed, lengths, cache_ptrs);
     if (!logits.is_contiguous()) logits = Contiguous(logits);
-    const float* rows = logits.data<float>();
+    const Tensor host_logits = logits.To(Device::CPU());  // sampling runs on the host
+    const float* rows = host_logits.data<float>();
     const size_t s_count = active.size();
     chosen.resize(s_count);
     for (size_t s = 0; s < s_count; ++s) {
@@ -159,7 +161,8 @@ std::vector<GenerateResult> Generate(const GptModel& model,
     }
     // Log-probs under the raw model with the op TokenLogprobs uses: CrossEntropy is row-wise, so
     // each row's bits equal those of the same row inside a full (B*T, V) pass.
-    Tensor ce = CrossEntropy(logits, FromVector(chosen, {static_cast<int64_t>(s_count)}));
+    Tensor ce = CrossEntropy(
+        logits, FromVector(chosen, {static_cast<int64_t>(s_count)}, DType::kI32, logits.device()));
     const std::vector<float> losses = ce.ToVector<float>();
     tokens_so_far += static_cast<int64_t>(s_count);
     if (on_step) on_step({step, active, logits, chosen, tokens_so_far});

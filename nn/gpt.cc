@@ -21,12 +21,12 @@ class Container : public Module {
   }
 };
 
-Tensor DefaultPositions(int64_t b, int64_t t) {
+Tensor DefaultPositions(int64_t b, int64_t t, Device device) {
   std::vector<int32_t> v(b * t);
   for (int64_t i = 0; i < b; ++i) {
     for (int64_t j = 0; j < t; ++j) v[i * t + j] = static_cast<int32_t>(j);
   }
-  return FromVector(v, {b, t});
+  return FromVector(v, {b, t}, DType::kI32, device);
 }
 
 bool IsResidualProjection(const std::string& name) {
@@ -53,7 +53,8 @@ PackedPositions PositionsFromEos(const Tensor& ids, int64_t eos) {
       }
     }
   }
-  return {FromVector(pos, {b, t}), FromVector(doc, {b, t})};
+  return {FromVector(pos, {b, t}, DType::kI32, ids.device()),
+          FromVector(doc, {b, t}, DType::kI32, ids.device())};
 }
 
 GptModel::GptModel(const GptConfig& config) : Module("GptModel"), config_(config) {
@@ -121,7 +122,7 @@ Tensor GptModel::Hidden(const ModelInput& in) const {
       << "GptModel: expected ids of shape (B, T), got "
       << (in.ids.defined() ? ShapeToString(in.ids.shape()) : "undefined");
   const int64_t b = in.ids.size(0), t = in.ids.size(1);
-  Tensor positions = in.positions.defined() ? in.positions : DefaultPositions(b, t);
+  Tensor positions = in.positions.defined() ? in.positions : DefaultPositions(b, t, in.ids.device());
   KILN_CHECK(positions.shape() == in.ids.shape())
       << "GptModel: positions of shape " << ShapeToString(positions.shape())
       << " for ids of shape " << ShapeToString(in.ids.shape());
@@ -197,8 +198,8 @@ Tensor GptModel::ForwardCached(const std::vector<int32_t>& tokens,
   }
   KILN_CHECK(static_cast<int64_t>(pos.size()) == n)
       << "GptModel::ForwardCached: lengths sum to " << pos.size() << ", got " << n << " tokens";
-  Tensor ids = FromVector(tokens, {1, n});
-  Tensor positions = FromVector(pos, {1, n});
+  Tensor ids = FromVector(tokens, {1, n}, DType::kI32, device());
+  Tensor positions = FromVector(pos, {1, n}, DType::kI32, device());
   Tensor x = Embed(ids, positions);
   for (size_t l = 0; l < blocks_.size(); ++l) {
     x = blocks_[l]->ForwardCached(x, positions, lengths, caches, static_cast<int>(l));

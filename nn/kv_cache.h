@@ -19,8 +19,9 @@ struct KvCache {
   int64_t length = 0;    // tokens cached so far (= the next token's position)
   int64_t capacity = 0;  // tokens the buffers hold
 
-  // Buffers for `capacity` tokens of a model with this config (f32, uninitialized).
-  static KvCache Make(const GptConfig& config, int64_t capacity);
+  // Buffers for `capacity` tokens of a model with this config (f32, uninitialized), on `device`
+  // (the model's).
+  static KvCache Make(const GptConfig& config, int64_t capacity, Device device = Device::CPU());
 };
 
 }  // namespace kiln::nn

@@ -119,6 +119,23 @@ absl::Status Module::LoadStateDict(const std::map<std::string, Tensor>& state,
   return absl::OkStatus();
 }
 
+void Module::To(Device device) {
+  for (const auto& [name, param] : NamedParameters()) {
+    if (param.device() == device) continue;
+    const Tensor moved = param.To(device);
+    TensorImpl* impl = param.impl();
+    impl->storage = moved.storage();
+    impl->offset = 0;
+    impl->strides = moved.strides();
+    param.set_grad(Tensor());
+  }
+}
+
+Device Module::device() const {
+  const auto params = NamedParameters();
+  return params.empty() ? Device::CPU() : params.front().second.device();
+}
+
 void Module::SetTraining(bool on) {
   training_ = on;
   for (auto& [n, c] : children_) c->SetTraining(on);

@@ -57,6 +57,12 @@ class Module {
   absl::Status LoadStateDict(const std::map<std::string, Tensor>& state, const std::string& where);
 
   void SetTraining(bool on);  // this module and all below it
+  // Moves every parameter (tied ones once) to `device` in place: each parameter's storage is
+  // replaced by a contiguous copy there, so every handle to it (modules, tied names, optimizer
+  // groups made earlier) sees the move. Gradients are dropped. Same device: nothing happens.
+  void To(Device device);
+  // The device of the parameters (CPU for a module without any).
+  Device device() const;
   bool training() const { return training_; }
 
   int AddForwardHook(ForwardHook hook);

@@ -27,6 +27,9 @@ Tensor Unsqueeze(const Tensor& x, int64_t dim);
 Tensor Contiguous(const Tensor& x);  // x itself when already contiguous
 Tensor Cast(const Tensor& x, DType dtype);
 Tensor Concat(const std::vector<Tensor>& xs, int64_t dim);
+// Copies src into the view dst (same shape, dtype and device) with the device's strided-copy
+// kernel (the Concat row's), and bumps dst's version. Not differentiable.
+void CopyInto(const Tensor& dst, const Tensor& src);
 std::vector<Tensor> Split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
 // The slices x.select(dim, i), i < x.shape()[dim], as views (dim removed).
 std::vector<Tensor> Unbind(const Tensor& x, int64_t dim);

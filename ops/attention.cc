@@ -26,8 +26,9 @@ Tensor DocIds(const Tensor& doc, int64_t b, int64_t tk) {
 // An uninitialized (B, H, T, HS) tensor laid out in memory as (B, T, H, HS): the layout the
 // model's next op (the output projection, or the q/k/v projection's gradient) reads, so the
 // permute back to (B, T, H, HS) is a plain view and no copy is made.
-Tensor EmptyHeadsLast(const Shape& bhts, DType dtype) {
-  return Permute(Tensor::Empty({bhts[0], bhts[2], bhts[1], bhts[3]}, dtype), {0, 2, 1, 3});
+Tensor EmptyHeadsLast(const Shape& bhts, DType dtype, Device device) {
+  return Permute(Tensor::Empty({bhts[0], bhts[2], bhts[1], bhts[3]}, dtype, device),
+                 {0, 2, 1, 3});
 }
 
 void CheckQkv(const Tensor& q, const Tensor& k, const Tensor& v) {
@@ -57,8 +58,8 @@ std::vector<Tensor> Attention(const Tensor& q_in, const Tensor& k_in, const Tens
   Tensor q = LastDimContiguous(q_in), k = LastDimContiguous(k_in), v = LastDimContiguous(v_in);
   Tensor doc = DocIds(doc_in, q.size(0), k.size(2));
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor out = EmptyHeadsLast(q.shape(), q.dtype());
-  Tensor lse = Tensor::Empty({q.size(0), q.size(1), q.size(2)}, q.dtype());
+  Tensor out = EmptyHeadsLast(q.shape(), q.dtype(), q.device());
+  Tensor lse = Tensor::Empty({q.size(0), q.size(1), q.size(2)}, q.dtype(), q.device());
   if (out.numel() == 0) return {out, lse};
   KernelArgs args;
   args.in[0] = ToKArray(q);
@@ -86,9 +87,9 @@ std::vector<Tensor> AttentionBackward(const Tensor& q_in, const Tensor& k_in, co
   Tensor o = LastDimContiguous(out), go = LastDimContiguous(grad_out);
   Tensor l = Contiguous(lse);
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor dq = EmptyHeadsLast(q.shape(), q.dtype());
-  Tensor dk = EmptyHeadsLast(k.shape(), k.dtype());
-  Tensor dv = EmptyHeadsLast(v.shape(), v.dtype());
+  Tensor dq = EmptyHeadsLast(q.shape(), q.dtype(), q.device());
+  Tensor dk = EmptyHeadsLast(k.shape(), k.dtype(), k.device());
+  Tensor dv = EmptyHeadsLast(v.shape(), v.dtype(), v.device());
   if (q.numel() == 0 || k.numel() == 0) {
     dq.Fill_(0);
     dk.Fill_(0);
@@ -111,7 +112,7 @@ std::vector<Tensor> AttentionBackward(const Tensor& q_in, const Tensor& k_in, co
 // inputs: q, k, v, doc; outputs: out, lse; attrs.floats[0]: scale.
 std::vector<Tensor> BackwardAttention(const BackwardCtx& ctx) {
   Tensor g = ctx.grads[0];
-  if (!g.defined()) g = Zeros(ctx.outputs[0].shape(), ctx.outputs[0].dtype());
+  if (!g.defined()) g = Zeros(ctx.outputs[0].shape(), ctx.outputs[0].dtype(), ctx.outputs[0].device());
   auto grads = AttentionBackward(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], ctx.inputs[3],
                                  ctx.outputs[0], ctx.outputs[1], g, ctx.attrs.floats[0]);
   return {ctx.needs_grad[0] ? grads[0] : Tensor(), ctx.needs_grad[1] ? grads[1] : Tensor(),

@@ -54,6 +54,22 @@ Tensor Concat(const std::vector<Tensor>& xs, int64_t dim) {
   return out;
 }
 
+void CopyInto(const Tensor& dst, const Tensor& src) {
+  KILN_CHECK(dst.defined() && src.defined()) << "CopyInto: a tensor is undefined";
+  KILN_CHECK(dst.shape() == src.shape())
+      << "CopyInto: shape " << ShapeToString(src.shape()) << " does not match destination "
+      << ShapeToString(dst.shape());
+  CheckSameDtype(dst, src, "CopyInto");
+  if (dst.numel() == 0) return;
+  KernelArgs args;
+  args.in[0] = ToKArray(src);
+  args.n_in = 1;
+  args.out[0] = ToKArray(dst);
+  args.n_out = 1;
+  RunKernel(Op::kConcat, args, dst.device());
+  dst.BumpVersion();
+}
+
 // attrs.ints: dim (normalized), then each input's size along dim. Nothing saved.
 std::vector<Tensor> BackwardConcat(const BackwardCtx& ctx) {
   int64_t dim = ctx.attrs.ints[0];

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "cpu/backend.h"
+#include "cuda/backend.h"
 #include "ops/profile.h"
 
 namespace kiln::ops {
@@ -31,15 +32,35 @@ KArray ToKArray(Tensor&& t) {
 }
 
 KernelFn GetKernel(Op op, Device device) {
-  KILN_CHECK(device.type == Device::kCPU)
-      << OpName(op) << ": device " << device.ToString() << " has no backend in this build";
-  KernelFn fn = cpu::CpuKernel(op);
-  KILN_CHECK(fn != nullptr) << OpName(op) << ": the CPU backend has no kernel for this op";
-  return fn;
+  KernelFn fn = nullptr;
+  switch (device.type) {
+    case Device::kCPU:
+      fn = cpu::CpuKernel(op);
+      KILN_CHECK(fn != nullptr) << OpName(op) << ": the CPU backend has no kernel for this op";
+      return fn;
+    case Device::kCudaSim:
+      fn = cuda_sim::TableKernel(op);
+      KILN_CHECK(fn != nullptr) << OpName(op) << ": no cuda-sim kernel";
+      return fn;
+    case Device::kCUDA:
+#if KILN_HAVE_CUDA
+      fn = cuda::TableKernel(op);
+      KILN_CHECK(fn != nullptr) << OpName(op) << ": no cuda kernel";
+      return fn;
+#else
+      KILN_CHECK(false) << OpName(op) << ": device " << device.ToString()
+                        << " is not available: kiln was built without CUDA (KILN_CUDA=OFF)";
+#endif
+  }
+  KILN_CHECK(false) << OpName(op) << ": unknown device " << device.ToString();
+  return nullptr;
 }
 
 void RunKernel(Op op, const KernelArgs& args, Device device) {
   KernelFn fn = GetKernel(op, device);
+#if KILN_HAVE_CUDA
+  if (device.type == Device::kCUDA) cuda::SetLaunchDevice(device.index);
+#endif
   if (!ProfilingEnabled()) {
     fn(args);
     return;

@@ -50,7 +50,8 @@ int64_t CheckGather(const char* op, const Shape& x_shape, int64_t dim, const Ten
 }  // namespace
 
 // in[0] = x restricted to the index shape (x's strides, stride 0 along dim), in[1] = index,
-// out[0] = contiguous (index shape), iattr[0] = dim, iattr[1] = x's stride along dim.
+// out[0] = contiguous (index shape), iattr[0] = dim, iattr[1] = x's stride along dim, iattr[2] =
+// x's size along dim (the CUDA kernels read x whole along dim).
 Tensor Gather(const Tensor& x, int64_t dim, const Tensor& index) {
   KILN_CHECK(x.defined()) << "Gather: x is undefined";
   int64_t d = CheckGather("Gather", x.shape(), dim, index);
@@ -69,6 +70,7 @@ Tensor Gather(const Tensor& x, int64_t dim, const Tensor& index) {
   args.n_out = 1;
   args.iattr[0] = d;
   args.iattr[1] = x.strides()[d];
+  args.iattr[2] = x.shape()[d];
   RunKernel(Op::kGather, args, x.device());
   return out;
 }

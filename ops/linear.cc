@@ -27,7 +27,7 @@ Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool st
   Tensor y = Tensor::Empty({n, m}, x.dtype(), x.device());
   if (y.numel() == 0) return y;
   if (x.shape()[1] == 0) {
-    if (bias.defined()) return Add(Zeros({n, m}, x.dtype()), bias);
+    if (bias.defined()) return Add(Zeros({n, m}, x.dtype(), x.device()), bias);
     y.Fill_(0);
     return y;
   }

@@ -82,7 +82,7 @@ std::vector<Tensor> LinearCrossEntropyBackward(const Tensor& h, const Tensor& w,
         << (t->defined() ? ShapeToString(t->shape()) : std::string("undefined"));
     CheckSameDtype(h, *t, "LinearCrossEntropyBackward");
   }
-  if (n == 0) return {Zeros(h.shape(), h.dtype()), Zeros(w.shape(), w.dtype())};
+  if (n == 0) return {Zeros(h.shape(), h.dtype(), h.device()), Zeros(w.shape(), w.dtype(), w.device())};
   Tensor gh = Tensor::Empty(h.shape(), h.dtype(), h.device());
   Tensor gw = Tensor::Empty(w.shape(), w.dtype(), w.device());
   const Tiling tl = TilingFor(n, v);

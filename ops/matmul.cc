@@ -55,7 +55,7 @@ Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
   }
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor out = Tensor::Empty(out_shape, a_in.dtype());
+  Tensor out = Tensor::Empty(out_shape, a_in.dtype(), a_in.device());
   if (out.numel() == 0) return out;
   if (ka == 0) {
     out.Fill_(0.0);

@@ -21,7 +21,7 @@ std::vector<Tensor> BackwardMean(const BackwardCtx& ctx) {
   int64_t count = 1;
   for (int64_t d : a.dims) count *= a.in_shape[d];
   // A division (not a multiply by 1/count), rounded like the forward's; done before the expand.
-  Tensor g = Div(ctx.grads[0], Full({}, static_cast<double>(count), ctx.grads[0].dtype()));
+  Tensor g = Div(ctx.grads[0], Full({}, static_cast<double>(count), ctx.grads[0].dtype(), ctx.grads[0].device()));
   return {ExpandReduced(g, a.in_shape, a.dims, a.keepdim)};
 }
 

@@ -41,8 +41,8 @@ std::vector<Tensor> BackwardNarrow(const BackwardCtx& ctx) {
   int64_t dim = ctx.attrs.ints[0], start = ctx.attrs.ints[1];
   Shape in_shape(ctx.attrs.ints.begin() + 2, ctx.attrs.ints.end());
   const Tensor& g = ctx.grads[0];
-  Tensor grad = Zeros(in_shape, g.dtype());
-  Narrow(grad, dim, start, g.shape()[dim]).CopyFrom_(g);
+  Tensor grad = Zeros(in_shape, g.dtype(), g.device());
+  CopyInto(Narrow(grad, dim, start, g.shape()[dim]), g);
   return {grad};
 }
 

@@ -26,17 +26,18 @@ std::vector<Tensor> BackwardUnbind(const BackwardCtx& ctx) {
   const int64_t dim = ctx.attrs.ints[0];
   Shape in_shape(ctx.attrs.ints.begin() + 1, ctx.attrs.ints.end());
   DType dtype = DType::kF32;
+  Device device = Device::CPU();
   for (const Tensor& g : ctx.grads) {
-    if (g.defined()) dtype = g.dtype();
+    if (g.defined()) dtype = g.dtype(), device = g.device();
   }
-  Tensor grad = Tensor::Empty(in_shape, dtype);
+  Tensor grad = Tensor::Empty(in_shape, dtype, device);
   for (int64_t i = 0; i < in_shape[dim]; ++i) {
     Tensor slice = Narrow(grad, dim, i, 1);
     const Tensor& g = ctx.grads[i];
     if (g.defined()) {
-      slice.CopyFrom_(Reshape(g, slice.shape()));
+      CopyInto(slice, Reshape(g, slice.shape()));
     } else {
-      slice.Fill_(0);
+      CopyInto(slice, Zeros(slice.shape(), dtype, device));
     }
   }
   return {grad};

@@ -31,7 +31,7 @@ Tensor Where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor MaskedFill(const Tensor& x, const Tensor& mask, double value) {
   KILN_CHECK(x.defined()) << "MaskedFill: x is undefined";
-  return Where(mask, Full({}, value, x.dtype()), x);
+  return Where(mask, Full({}, value, x.dtype(), x.device()), x);
 }
 
 // attrs.ints: rank of a, a's shape, b's shape. Saves cond only.
@@ -42,7 +42,7 @@ std::vector<Tensor> BackwardWhere(const BackwardCtx& ctx) {
   const OpAttrs& at = ctx.attrs;
   Shape shape_a(at.ints.begin() + 1, at.ints.begin() + 1 + at.ints[0]);
   Shape shape_b(at.ints.begin() + 1 + at.ints[0], at.ints.end());
-  Tensor zero = Zeros({}, g.dtype());
+  Tensor zero = Zeros({}, g.dtype(), g.device());
   if (ctx.needs_grad[1]) grads[1] = SumToShape(Where(ctx.inputs[0], g, zero), shape_a);
   if (ctx.needs_grad[2]) grads[2] = SumToShape(Where(ctx.inputs[0], zero, g), shape_b);
   return grads;

@@ -20,7 +20,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWConfig& config)
 void AdamW::Update(const Tensor& param, const Tensor& grad, double lr, double weight_decay,
                    ParamState& state) {
   if (state.buffers.empty()) {
-    state.buffers = {Zeros(param.shape(), param.dtype()), Zeros(param.shape(), param.dtype())};
+    state.buffers = {Zeros(param.shape(), param.dtype(), param.device()),
+                     Zeros(param.shape(), param.dtype(), param.device())};
   }
   AdamWConfig c = config_;
   c.lr = lr;

@@ -17,8 +17,10 @@ bool IsEmbeddingName(const std::string& name, const DecaySplitOptions& options) 
   return false;
 }
 
-Tensor CopyOf(const Tensor& src) {
-  Tensor t = Tensor::Empty(src.shape(), src.dtype());
+// A copy of src (row-major) on `device` (the parameter's).
+Tensor CopyOf(const Tensor& src, Device device) {
+  if (src.device() != device) return src.To(device);
+  Tensor t = Tensor::Empty(src.shape(), src.dtype(), device);
   t.CopyFrom_(src);
   return t;
 }
@@ -173,7 +175,7 @@ absl::Status Optimizer::LoadState(const std::map<std::string, Tensor>& tensors, 
                                     ShapeToString(slot.param.shape()), " ",
                                     DTypeName(slot.param.dtype())));
       }
-      st.buffers.push_back(CopyOf(t->second));
+      st.buffers.push_back(CopyOf(t->second, slot.param.device()));
       expected.insert(name);
       ++used_tensors;
     }

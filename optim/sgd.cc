@@ -33,7 +33,7 @@ void Sgd::Update(const Tensor& param, const Tensor& grad, double lr, double weig
   if (config_.momentum != 0) {
     if (state.buffers.empty()) {
       // A copy: g may be the grad itself, which the caller may change or free.
-      Tensor buf = Tensor::Empty(g.shape(), g.dtype());
+      Tensor buf = Tensor::Empty(g.shape(), g.dtype(), g.device());
       buf.CopyFrom_(g);
       state.buffers.push_back(buf);
     } else {

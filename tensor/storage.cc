@@ -10,8 +10,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "tensor/device_memory.h"
 
 namespace kiln {
+
+// The size a request is served with: 64-byte multiples up to 1 KiB, then 8 classes per power of
+// two (at most 12.5% over the request), so a block freed by one step fits the same tensor of the
+// next step and nearby sizes share a free list.
+int64_t AllocationClassSize(int64_t nbytes) {
+  size_t s = static_cast<size_t>((std::max<int64_t>(nbytes, 1) + 63) / 64 * 64);
+  if (s <= 1024) return static_cast<int64_t>(s);
+  const int k = 63 - __builtin_clzll(s);
+  const size_t step = size_t{1} << (k - 3);
+  return static_cast<int64_t>((s + step - 1) / step * step);
+}
+
 namespace {
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -20,16 +33,7 @@ constexpr bool kSanitize = true;
 constexpr bool kSanitize = false;
 #endif
 
-// The size a request is served with: 64-byte multiples up to 1 KiB, then 8 classes per power of
-// two (at most 12.5% over the request), so a block freed by one step fits the same tensor of the
-// next step and nearby sizes share a free list.
-size_t ClassSize(int64_t nbytes) {
-  size_t s = static_cast<size_t>((std::max<int64_t>(nbytes, 1) + 63) / 64 * 64);
-  if (s <= 1024) return s;
-  const int k = 63 - __builtin_clzll(s);
-  const size_t step = size_t{1} << (k - 3);
-  return (s + step - 1) / step * step;
-}
+size_t ClassSize(int64_t nbytes) { return static_cast<size_t>(AllocationClassSize(nbytes)); }
 
 int64_t CacheLimitFromEnv() {
   const char* e = std::getenv("KILN_ALLOC_CACHE_MB");

@@ -7,6 +7,7 @@
 
 #include "base/rng.h"
 #include "base/thread_pool.h"
+#include "tensor/device_memory.h"
 #include "tensor/element.h"
 
 namespace kiln {
@@ -36,11 +37,9 @@ const char* DTypeName(DType t) {
 Tensor Tensor::Empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t s : shape)
     KILN_CHECK(s >= 0) << "Empty: negative size in shape " << ShapeToString(shape);
-  KILN_CHECK(device.type == Device::kCPU)
-      << "Empty: device " << device.ToString() << " is not available in this build";
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage =
-      std::make_shared<Storage>(NumElements(shape) * DTypeSize(dtype), device, CpuAllocator());
+  impl->storage = std::make_shared<Storage>(NumElements(shape) * DTypeSize(dtype), device,
+                                            DeviceAllocator(device));
   impl->sizes = shape;
   impl->strides = ContiguousStrides(shape);
   impl->dtype = dtype;
@@ -70,8 +69,66 @@ bool Tensor::is_contiguous() const {
   return true;
 }
 
+namespace {
+
+// The element offsets [lo, hi] a strided view touches (lo = hi = offset when empty).
+std::pair<int64_t, int64_t> ElementSpan(const Tensor& t) {
+  int64_t lo = t.offset(), hi = t.offset();
+  if (t.numel() == 0) return {lo, hi};
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    const int64_t reach = (t.shape()[d] - 1) * t.strides()[d];
+    if (reach < 0) lo += reach; else hi += reach;
+  }
+  return {lo, hi};
+}
+
+// Runs fn on a host view of a CUDA tensor's bytes (the span it touches is copied to the host
+// and, when `write_back`, copied back afterwards).
+template <typename Fn>
+void WithHostView(const Tensor& t, bool write_back, Fn&& fn) {
+  const auto [lo, hi] = ElementSpan(t);
+  const int64_t esize = DTypeSize(t.dtype());
+  const int64_t n = t.numel() == 0 ? 0 : hi - lo + 1;
+  Tensor host = Tensor::Empty({n}, t.dtype());
+  char* dev = static_cast<char*>(t.storage()->data()) + lo * esize;
+  CopyBytes(host.raw_data(), Device::CPU(), dev, t.device(), n * esize);
+  fn(Tensor::MakeView(host.storage(), t.offset() - lo, t.shape(), t.strides(), t.dtype()));
+  if (write_back) CopyBytes(dev, t.device(), host.raw_data(), Device::CPU(), n * esize);
+}
+
+}  // namespace
+
+Tensor Tensor::To(Device device) const {
+  if (this->device() == device) return *this;
+  Tensor out = Empty(shape(), dtype(), device);
+  const int64_t nbytes = numel() * DTypeSize(dtype());
+  if (is_contiguous()) {
+    CopyBytes(out.raw_data(), device, raw_data(), this->device(), nbytes);
+    return out;
+  }
+  // Non-contiguous: gather into a contiguous host tensor first.
+  Tensor dense = Empty(shape(), dtype());
+  const int64_t esize = DTypeSize(dtype());
+  auto gather = [&](const Tensor& src) {
+    const char* base = static_cast<const char*>(src.storage()->data());
+    char* dst = static_cast<char*>(dense.raw_data());
+    int64_t i = 0;
+    ForEachOffset(src.shape(), src.strides(), src.offset(), [&](int64_t off) {
+      std::memcpy(dst + (i++) * esize, base + off * esize, static_cast<size_t>(esize));
+    });
+  };
+  if (IsHostMemory(this->device())) {
+    gather(*this);
+  } else {
+    WithHostView(*this, false, gather);
+  }
+  CopyBytes(out.raw_data(), device, dense.raw_data(), Device::CPU(), nbytes);
+  return out;
+}
+
 template <typename T>
 std::vector<T> Tensor::ToVector() const {
+  if (!IsHostMemory(device())) return To(Device::CPU()).ToVector<T>();
   std::vector<T> out(static_cast<size_t>(numel()));
   const char* base = static_cast<const char*>(storage()->data());
   int64_t esize = DTypeSize(dtype());
@@ -88,6 +145,11 @@ double Tensor::item() const {
 }
 
 void Tensor::Fill_(double value) {
+  if (!IsHostMemory(device())) {
+    WithHostView(*this, true, [&](Tensor h) { h.Fill_(value); });
+    BumpVersion();
+    return;
+  }
   char* base = static_cast<char*>(storage()->data());
   int64_t esize = DTypeSize(dtype());
   DType dt = dtype();
@@ -99,6 +161,11 @@ void Tensor::Fill_(double value) {
 void Tensor::CopyFrom_(const Tensor& src) {
   KILN_CHECK(src.shape() == shape()) << "CopyFrom_: shape " << ShapeToString(src.shape())
                                      << " does not match destination " << ShapeToString(shape());
+  if (!IsHostMemory(device())) {
+    WithHostView(*this, true, [&](Tensor h) { h.CopyFrom_(src); });
+    BumpVersion();
+    return;
+  }
   // Read everything first: source and destination may overlap.
   char* base = static_cast<char*>(storage()->data());
   int64_t esize = DTypeSize(dtype());
@@ -143,18 +210,22 @@ void Tensor::set_grad(const Tensor& g) const {
 
 Tensor Tensor::Detach() const { return MakeView(storage(), offset(), shape(), strides(), dtype()); }
 
-Tensor Zeros(const Shape& shape, DType dtype) { return Full(shape, 0.0, dtype); }
-Tensor Ones(const Shape& shape, DType dtype) { return Full(shape, 1.0, dtype); }
-
-Tensor Full(const Shape& shape, double value, DType dtype) {
-  Tensor t = Tensor::Empty(shape, dtype);
-  t.Fill_(value);
-  return t;
+Tensor Zeros(const Shape& shape, DType dtype, Device device) {
+  return Full(shape, 0.0, dtype, device);
+}
+Tensor Ones(const Shape& shape, DType dtype, Device device) {
+  return Full(shape, 1.0, dtype, device);
 }
 
-Tensor Scalar(double value, DType dtype) { return Full({}, value, dtype); }
+Tensor Full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = Tensor::Empty(shape, dtype, IsHostMemory(device) ? device : Device::CPU());
+  t.Fill_(value);
+  return t.To(device);
+}
 
-Tensor Arange(double start, double end, double step, DType dtype) {
+Tensor Scalar(double value, DType dtype, Device device) { return Full({}, value, dtype, device); }
+
+Tensor Arange(double start, double end, double step, DType dtype, Device device) {
   KILN_CHECK(step != 0) << "Arange: step must be non-zero";
   double n_f = std::ceil((end - start) / step);
   int64_t n = n_f > 0 ? static_cast<int64_t>(n_f) : 0;
@@ -163,10 +234,10 @@ Tensor Arange(double start, double end, double step, DType dtype) {
   for (int64_t i = 0; i < n; ++i) {
     WriteElement<double>(base + i * DTypeSize(dtype), dtype, start + static_cast<double>(i) * step);
   }
-  return t;
+  return t.To(device);
 }
 
-Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
+Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype, Device device) {
   KILN_CHECK(dtype == DType::kF32 || dtype == DType::kF64)
       << "Rand: expected dtype f32 or f64, got " << DTypeName(dtype);
   Tensor t = Tensor::Empty(shape, dtype);
@@ -185,10 +256,10 @@ Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
       }
     });
   }
-  return t;
+  return t.To(device);
 }
 
-Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
+Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype, Device device) {
   KILN_CHECK(dtype == DType::kF32 || dtype == DType::kF64)
       << "Randn: expected dtype f32 or f64, got " << DTypeName(dtype);
   Tensor t = Tensor::Empty(shape, dtype);
@@ -205,11 +276,11 @@ Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset, DType dtype) {
       for (int64_t i = i_lo; i < i_hi; ++i) p[i] = NormalFromBlock(Philox(seed, offset + i));
     });
   }
-  return t;
+  return t.To(device);
 }
 
 template <typename T>
-Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype) {
+Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype, Device device) {
   KILN_CHECK(static_cast<int64_t>(values.size()) == NumElements(shape))
       << "FromVector: " << values.size() << " values do not fill shape " << ShapeToString(shape);
   Tensor t = Tensor::Empty(shape, dtype);
@@ -217,12 +288,12 @@ Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype)
   for (size_t i = 0; i < values.size(); ++i) {
     WriteElement<T>(base + static_cast<int64_t>(i) * DTypeSize(dtype), dtype, values[i]);
   }
-  return t;
+  return t.To(device);
 }
 
 #define KILN_TENSOR_INSTANTIATE(T)                     \
   template std::vector<T> Tensor::ToVector<T>() const; \
-  template Tensor FromVector<T>(const std::vector<T>&, const Shape&, DType);
+  template Tensor FromVector<T>(const std::vector<T>&, const Shape&, DType, Device);
 KILN_TENSOR_INSTANTIATE(float)
 KILN_TENSOR_INSTANTIATE(double)
 KILN_TENSOR_INSTANTIATE(int32_t)
@@ -232,9 +303,10 @@ KILN_TENSOR_INSTANTIATE(uint8_t)
 
 // bool vectors are bit-packed in C++; store through a byte vector.
 template <>
-Tensor FromVector<bool>(const std::vector<bool>& values, const Shape& shape, DType dtype) {
+Tensor FromVector<bool>(const std::vector<bool>& values, const Shape& shape, DType dtype,
+                        Device device) {
   std::vector<uint8_t> bytes(values.begin(), values.end());
-  return FromVector<uint8_t>(bytes, shape, dtype);
+  return FromVector<uint8_t>(bytes, shape, dtype, device);
 }
 
 }  // namespace kiln

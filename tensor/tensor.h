@@ -90,13 +90,20 @@ class Tensor {
     return static_cast<char*>(storage()->data()) + offset() * DTypeSize(dtype());
   }
 
-  // Element values in row-major order (any strides), converted to T.
+  // A contiguous copy of this tensor on `device` (no autograd history); the tensor itself when it
+  // is already there. Copies between host-memory devices (cpu, cuda-sim) are memcpys; to and
+  // from a CUDA device they go through the device's stream and are complete on return.
+  Tensor To(Device device) const;
+
+  // Element values in row-major order (any strides), converted to T (copied to the host first
+  // for a CUDA tensor).
   template <typename T>
   std::vector<T> ToVector() const;
   // The single element of a one-element tensor, as double.
   double item() const;
 
-  // In-place writes (bump the version counter so saved-for-backward checks see them).
+  // In-place writes (bump the version counter so saved-for-backward checks see them). On a CUDA
+  // tensor they round-trip through host memory (slow; for setup and tests, not for kernels).
   void Fill_(double value);
   void CopyFrom_(const Tensor& src);  // same shape; any dtype (converted), any strides
   int64_t version() const { return storage()->version(); }
@@ -124,15 +131,21 @@ class Tensor {
 
 // Factories. Random tensors are pure functions of (seed, offset): element i uses Philox counter
 // offset + i, so values do not depend on threads or chunking.
-Tensor Zeros(const Shape& shape, DType dtype = DType::kF32);
-Tensor Ones(const Shape& shape, DType dtype = DType::kF32);
-Tensor Full(const Shape& shape, double value, DType dtype = DType::kF32);
-Tensor Arange(double start, double end, double step = 1, DType dtype = DType::kI64);
-Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset = 0, DType dtype = DType::kF32);
-Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset = 0, DType dtype = DType::kF32);
+// Each takes the device to create the tensor on (values are made on the host, then copied).
+Tensor Zeros(const Shape& shape, DType dtype = DType::kF32, Device device = Device::CPU());
+Tensor Ones(const Shape& shape, DType dtype = DType::kF32, Device device = Device::CPU());
+Tensor Full(const Shape& shape, double value, DType dtype = DType::kF32,
+            Device device = Device::CPU());
+Tensor Arange(double start, double end, double step = 1, DType dtype = DType::kI64,
+              Device device = Device::CPU());
+Tensor Rand(const Shape& shape, uint64_t seed, uint64_t offset = 0, DType dtype = DType::kF32,
+            Device device = Device::CPU());
+Tensor Randn(const Shape& shape, uint64_t seed, uint64_t offset = 0, DType dtype = DType::kF32,
+             Device device = Device::CPU());
 template <typename T>
-Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype = DTypeOf<T>());
-Tensor Scalar(double value, DType dtype = DType::kF32);  // a 0-d tensor
+Tensor FromVector(const std::vector<T>& values, const Shape& shape, DType dtype = DTypeOf<T>(),
+                  Device device = Device::CPU());
+Tensor Scalar(double value, DType dtype = DType::kF32, Device device = Device::CPU());  // 0-d
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 

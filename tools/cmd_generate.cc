@@ -19,6 +19,7 @@
 #include "data/tokenizer.h"
 #include "nn/generate.h"
 #include "nn/model_io.h"
+#include "tensor/device_memory.h"
 #include "tools/run_util.h"
 
 namespace kiln::tools {
@@ -126,7 +127,7 @@ uint64_t DeriveSeed(uint64_t seed, uint64_t i) {
 }  // namespace
 
 int RunGenerate(const std::vector<std::string>& raw_args) {
-  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help;
+  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu";
   int64_t max_new = 64, top_k = 0, seed = 1, num_samples = 1, threads = 0;
   double temperature = 1.0, top_p = 1.0;
   bool quiet = false;
@@ -149,6 +150,8 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   flags.String("stop", &stop, "stop tokens: comma-separated ids, special names or one-token texts");
   flags.Int("num_samples", &num_samples, "completions per prompt");
   flags.Int("threads", &threads, "threads (0 = all cores); results do not depend on it");
+  flags.String("device", &device_name, "cpu, cuda, cuda:N or cuda-sim (the CUDA kernels run on "
+                                       "the CPU through kiln's interpreter)");
   flags.String("out", &out, "JSONL file of completions to write (also -o)");
   flags.Bool("quiet", &quiet, "do not print the completions");
   std::vector<std::string> args;
@@ -172,6 +175,8 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   if (seed < 0) return Usage(absl::StrCat("--seed: must be >= 0, got ", seed));
   if (threads < 0) return Usage(absl::StrCat("--threads: must be >= 0, got ", threads));
   if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
+  const auto device = UsableDevice(device_name);
+  if (!device.ok()) return Usage(absl::StrCat("--device: ", device.status().message()));
 
   std::vector<Prompt> prompts;
   if (!prompts_file.empty()) {
@@ -185,6 +190,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   }
   auto model = nn::LoadModel(model_dir);
   if (!model.ok()) return Fail(model.status());
+  (*model)->To(*device);
   const nn::GptConfig& config = (*model)->config();
   auto tok = OpenTokenizer(model_dir, tokenizer_spec);
   if (!tok.ok()) return Fail(tok.status());

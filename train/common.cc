@@ -15,9 +15,14 @@ absl::Status SaveModelFolder(const std::string& dir, const nn::GptModel& model,
                              const std::map<std::string, Tensor>& optimizer_state,
                              const Json& trainer_state) {
   const nn::GptConfig& mc = model.config();
+  // Tensors on a device are copied back to the host first (the writers read host memory).
+  auto on_host = [](std::map<std::string, Tensor> m) {
+    for (auto& [name, t] : m) t = t.To(Device::CPU());
+    return m;
+  };
   // The tokenizer goes into the same atomic folder swap as the weights.
-  return io::SaveCheckpoint(dir, nn::ToHfLayout(mc, model.StateDict()), mc.ToJson(),
-                            optimizer_state, trainer_state,
+  return io::SaveCheckpoint(dir, on_host(nn::ToHfLayout(mc, model.StateDict())), mc.ToJson(),
+                            on_host(optimizer_state), trainer_state,
                             {{"kiln_tokenizer.json", tokenizer.ToJson().dump(2) + "\n"}});
 }
 

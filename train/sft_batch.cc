@@ -122,8 +122,13 @@ MicroBatch BuildMicroBatch(const std::vector<const data::TokenizedExample*>& exa
 }
 
 Tensor MicroBatchLoss(const nn::GptModel& model, const MicroBatch& mb) {
-  Tensor logprobs = model.TokenLogprobs(mb.input, mb.targets, kIgnore);
-  return Neg(Sum(Mul(logprobs, mb.weights)));
+  // Built on the host; moved to the model's device (no copy when that is the CPU).
+  const Device d = model.device();
+  auto to = [d](const Tensor& t) { return t.defined() ? t.To(d) : t; };
+  const nn::ModelInput in{.ids = to(mb.input.ids), .positions = to(mb.input.positions),
+                          .doc_ids = to(mb.input.doc_ids)};
+  Tensor logprobs = model.TokenLogprobs(in, to(mb.targets), kIgnore);
+  return Neg(Sum(Mul(logprobs, to(mb.weights))));
 }
 
 GlobalBatchResult RunGlobalBatch(const nn::GptModel& model,

@@ -1,6 +1,7 @@
 #include "train/sft_config.h"
 
 #include "absl/strings/str_cat.h"
+#include "tensor/device_memory.h"
 #include "train/config_section.h"
 
 namespace kiln::train {
@@ -54,7 +55,8 @@ Json SftConfig::ToJson() const {
   j["run"] = {{"epochs", run.epochs},       {"steps", run.steps},
               {"stop_after", run.stop_after}, {"save_steps", run.save_steps},
               {"save_every", run.save_every}, {"log_every", run.log_every},
-              {"out_dir", run.out_dir},       {"threads", run.threads}};
+              {"out_dir", run.out_dir},       {"threads", run.threads},
+              {"device", run.device}};
   return j;
 }
 
@@ -151,7 +153,9 @@ absl::StatusOr<SftConfig> SftConfig::FromJson(const Json& j, const std::string& 
   r.Int("log_every", &c.run.log_every, 1);
   r.String("out_dir", &c.run.out_dir);
   r.Int("threads", &c.run.threads, 0, 1024);
+  r.String("device", &c.run.device);
   if (auto s = r.Finish(); !s.ok()) return s;
+  if (auto d = UsableDevice(c.run.device); !d.ok()) return r.Bad("device", std::string(d.status().message()));
   if (c.run.steps > 0 && c.optim.warmup_steps > c.run.steps) {
     return Section(j, "optim", where, flag_of)
         .Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
@@ -168,7 +172,7 @@ Json SftRunIdentity(const Json& config_json) {
   Json j = config_json;
   if (j.contains("run") && j["run"].is_object()) {
     for (const char* k :
-         {"stop_after", "save_steps", "save_every", "log_every", "out_dir", "threads"}) {
+         {"stop_after", "save_steps", "save_every", "log_every", "out_dir", "threads", "device"}) {
       j["run"].erase(k);
     }
   }

@@ -55,6 +55,7 @@ struct SftRunConfig {
   int64_t log_every = 1;             // progress line every N steps (metrics: every step)
   std::string out_dir = "out/sft";
   int64_t threads = 0;               // OpenMP threads; 0: all cores (the bits do not depend)
+  std::string device = "cpu";        // cpu, cuda, cuda:N or cuda-sim (may change on resume)
 };
 
 struct SftConfig {

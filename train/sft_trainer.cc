@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "autograd/api.h"
+#include "tensor/device_memory.h"
 #include "base/progress.h"
 #include "base/rng.h"
 #include "io/checkpoint.h"
@@ -129,6 +130,9 @@ absl::StatusOr<std::unique_ptr<SftTrainer>> SftTrainer::Create(const SftConfig& 
                                                    config.optim.warmup_steps, " is more than the ",
                                                    t->total_steps_, " steps of the run"));
   }
+  auto device = UsableDevice(config.run.device);
+  if (!device.ok()) return Prefixed("run.device: ", device.status());
+  t->model_->To(*device);
   t->named_params_ = t->model_->NamedParameters();
   t->optimizer_ = MakeOptimizer(t->named_params_, config.optim);
   t->schedule_ = MakeSchedule(config.optim, t->total_steps_);

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tensor/device_memory.h"
 #include "train/config_section.h"
 
 namespace kiln::train {
@@ -91,7 +92,8 @@ Json TrainConfig::ToJson() const {
               {"out_dir", run.out_dir},
               {"threads", run.threads},
               {"seed", run.seed},
-              {"log_internals", run.log_internals}};
+              {"log_internals", run.log_internals},
+              {"device", run.device}};
   return j;
 }
 
@@ -150,7 +152,9 @@ absl::StatusOr<TrainConfig> TrainConfig::FromJson(
   r.Int("threads", &c.run.threads, 0, 1024);
   r.Int("seed", &c.run.seed, 0);
   r.Bool("log_internals", &c.run.log_internals);
+  r.String("device", &c.run.device);
   if (auto s = r.Finish(); !s.ok()) return s;
+  if (auto d = UsableDevice(c.run.device); !d.ok()) return r.Bad("device", std::string(d.status().message()));
   if (c.optim.warmup_steps > c.run.steps) {
     return Section(j, "optim", where, flag_of).Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
                                               c.optim.warmup_steps));
@@ -226,7 +230,7 @@ Json RunIdentity(const Json& config_json) {
   if (j.contains("run") && j["run"].is_object()) {
     for (const char* k :
          {"stop_after", "eval_every", "save_every", "log_every", "out_dir", "threads",
-          "log_internals"}) {
+          "log_internals", "device"}) {
       j["run"].erase(k);
     }
   }

@@ -70,6 +70,7 @@ struct RunConfig {
   int64_t threads = 0;  // thread-pool threads; 0: all cores (the bits do not depend on it)
   int64_t seed = 1;     // model initialization
   bool log_internals = false;
+  std::string device = "cpu";  // cpu, cuda, cuda:N or cuda-sim (may change on resume)
 };
 
 struct TrainConfig {

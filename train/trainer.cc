@@ -11,6 +11,7 @@
 #include "io/checkpoint.h"
 #include "nn/model_io.h"
 #include "ops/profile.h"
+#include "tensor/device_memory.h"
 #include "train/common.h"
 
 namespace kiln::train {
@@ -77,6 +78,10 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& conf
   t->config_.model = mc->ToJson();
   t->model_ = std::make_unique<nn::GptModel>(t->model_config_);
   t->model_->Init(static_cast<uint64_t>(config.run.seed));
+  // Initialized on the host (the same bits on every device), then moved (run.device).
+  auto device = UsableDevice(config.run.device);
+  if (!device.ok()) return Prefixed("run.device: ", device.status());
+  t->model_->To(*device);
   t->named_params_ = t->model_->NamedParameters();
 
   t->optimizer_ = MakeOptimizer(t->named_params_, config.optim);
@@ -157,10 +162,11 @@ Json Trainer::ConfigJson() const { return config_.ToJson(); }
 
 nn::ModelInput Trainer::Input(const data::Batch& b, Tensor* targets) const {
   const Shape shape{b.batch_size, b.seq_len};
-  *targets = FromVector(b.targets, shape);
-  return nn::ModelInput{.ids = FromVector(b.inputs, shape),
-                        .positions = FromVector(b.positions, shape),
-                        .doc_ids = FromVector(b.doc_ids, shape)};
+  const Device device = model_->device();
+  *targets = FromVector(b.targets, shape, DType::kI32, device);
+  return nn::ModelInput{.ids = FromVector(b.inputs, shape, DType::kI32, device),
+                        .positions = FromVector(b.positions, shape, DType::kI32, device),
+                        .doc_ids = FromVector(b.doc_ids, shape, DType::kI32, device)};
 }
 
 StepResult Trainer::Step() {

@@ -67,4 +67,22 @@ expect_error 1 "$DIR/missing" --model "$DIR/missing" --prompt x
 printf '{"prompt": 3}\n' > "$DIR/bad.jsonl"
 expect_error 1 "bad.jsonl: record 1: field 'prompt'" --model "$DIR/model" --prompts "$DIR/bad.jsonl"
 [ -e "$DIR/x.jsonl" ] && fail "a failed run left a file"
+expect_error 2 "\-\-device: unknown device 'gpu' (expected cpu, cuda, cuda:N or cuda-sim)" \
+    --model "$DIR/model" --prompt x --device gpu
+# No machine has 100 GPUs: "not usable" without a GPU or CUDA build, "does not exist" with one.
+expect_error 2 "\-\-device: device 'cuda:99' \(is not usable\|does not exist\)" \
+    --model "$DIR/model" --prompt x --device cuda:99
+
+# The interpreted CUDA backend picks the CPU's tokens under greedy decoding (both families, the
+# default model path; the log-probs agree to rounding only: some CUDA kernels round differently).
+tokens_of() { grep -o '"tokens":\[[^]]*\]' "$1"; }
+for m in model llama; do
+  for d in cpu cuda-sim; do
+    "$KILN" generate --model "$DIR/$m" --quiet --prompt "abc" --prompt "a longer one" \
+        --temperature 0 --max-new-tokens 6 --device $d -o "$DIR/$m.$d.jsonl" 2>"$DIR/stderr" \
+        || fail "generate $m --device $d: $(cat "$DIR/stderr")"
+  done
+  [ "$(tokens_of "$DIR/$m.cpu.jsonl")" = "$(tokens_of "$DIR/$m.cuda-sim.jsonl")" ] \
+    || fail "$m: cuda-sim tokens differ from cpu"
+done
 echo "generate_cli_test: ok"

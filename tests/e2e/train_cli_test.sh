@@ -81,10 +81,29 @@ expect_usage "unknown flag '--nope'" train --nope 1
 expect_usage "\-\-steps: expected an integer" train --steps many
 expect_usage "field 'run.steps' (set by --steps): must be >= 1" train --config "$DIR/cfg.json" --steps 0
 expect_usage "no training data" train --steps 3
+expect_usage "field 'run.device' (set by --device): unknown device 'tpu'" train --config "$DIR/cfg.json" --device tpu
+expect_usage "field 'run.device' (set by --device): device 'cuda:99' \(is not usable\|does not exist\)" train --config "$DIR/cfg.json" --device cuda:99
 expect_usage "\-\-ids: id 999 is outside" forward --model "$DIR/whole/checkpoint" --ids 1,999
 expect_usage "\-\-model: required" forward --ids 1
 echo '{"data": {"text": ["x"]}, "optim": {"lr": "fast"}}' > "$DIR/bad.json"
 out="$("$KILN" train --config "$DIR/bad.json" 2>&1 >/dev/null)"; rc=$?
 [ "$rc" -eq 1 ] || fail "bad config: expected exit 1, got $rc"
 echo "$out" | grep -q "bad.json: field 'optim.lr': expected a number" || fail "bad config: $out"
+
+# --device cuda-sim: the same run through the interpreted CUDA kernels (default model path) logs
+# the CPU run's losses to rounding and saves a checkpoint (copied back to the host).
+for d in cpu cuda-sim; do
+  "$KILN" train --config "$DIR/cfg.json" --steps 2 --warmup_steps 1 --batch_size 2 --grad_accum 1 \
+      --val_batches 0 --eval_every 0 --log_every 1 --device $d --out "$DIR/dev_$d" \
+      >"$DIR/dev_$d.txt" 2>&1 || { cat "$DIR/dev_$d.txt"; fail "train --device $d"; }
+done
+grep -q "device cuda-sim" "$DIR/dev_cuda-sim.txt" || fail "no device in the header line"
+[ -s "$DIR/dev_cuda-sim/checkpoint/model.safetensors" ] || fail "cuda-sim: no checkpoint"
+python3 - "$DIR/dev_cpu/metrics.jsonl" "$DIR/dev_cuda-sim/metrics.jsonl" <<'PY' || fail "cuda-sim losses"
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(f) if '"train"' in l] for f in sys.argv[1:])
+assert len(a) == len(b) == 2, (a, b)
+for x, y in zip(a, b):
+    assert abs(x - y) <= 1e-5 * abs(x), (a, b)
+PY
 echo "train_cli_test: ok"
