@@ -335,7 +335,6 @@ struct Scratch {
 };
 thread_local Scratch tl_scratch;
 
-
 // ---- Cache blocking, derived once from the cache sizes read at run time (docs/gemm.md). ----
 // kc: one packed B micro-panel (kc x NR) is the size of L1d; the micro-kernel reuses it for every
 //     MR-row tile of the A block, and the A micro-panel (MR x kc) streams from L2 beside it.
@@ -373,9 +372,13 @@ const GemmBlocking& Blocking() {
 }
 
 // Threads only where the work pays for waking them (~2 MFLOP each): a fork/join costs a few
-// microseconds on a quiet machine and far more when the cores are shared.
-int ThreadsFor(int64_t m, int64_t n, int64_t k) {
-  const int64_t want = m * n * k / (1 << 20) + 1;
+// microseconds on a quiet machine and far more when the cores are shared. With few rows the call
+// is a stream over B, so each thread must also get >= 2 MiB of it (~25 us at L3 speed): below
+// that a second thread cost more than it saved in the measurements (docs/gemm.md).
+constexpr int64_t kSmallRows = 16;
+int ThreadsFor(int64_t m, int64_t n, int64_t k, int64_t elem_bytes) {
+  int64_t want = m * n * k / (1 << 20) + 1;
+  if (m <= kSmallRows) want = Min(want, n * k * elem_bytes / (int64_t{2} << 20) + 1);
   const int max_threads = kiln::NumThreads();
   return static_cast<int>(want < max_threads ? want : max_threads);
 }
@@ -450,7 +453,7 @@ inline int64_t GroupRows(int64_t m, int64_t mr) { return CeilDiv(m, CeilDiv(m, m
 // column chunk, since each B element serves a few rows only and packing it would triple the memory
 // traffic. Nothing is packed but A, so the whole K runs without blocking. With M <= MR one row
 // group runs with the widest chunk the registers allow; with more rows the chunk is one register
-// tile wide and stays in L1/L2 while every row group of MR rows walks it.
+// tile wide and stays in L1/L2 while each row group (equal groups of <= MR rows) walks it.
 template <typename Tr, typename P>
 void GemmSmallM(const P& p, int nt) {
   using T = typename Tr::T;
@@ -490,7 +493,7 @@ void GemmSmallM(const P& p, int nt) {
 }
 
 // ---- Decoding over pre-packed B (M <= kDecodeMaxM). ----
-constexpr int64_t kDecodeMaxM = 16;
+constexpr int64_t kDecodeMaxM = kSmallRows;
 
 // Panels per kernel call for R rows: several pre-packed panels side by side, so an M = 1 call
 // still has several independent FMA chains in flight (latency) and streams a few runs at once.
@@ -513,7 +516,7 @@ void DecodeKernelRows(int rows, int64_t k, const typename Tr::T* a, int64_t a_st
   if (ncols == kP * kNR) {
     Kernel<Tr, R, kP * kNV, true, kNV>(k, a, a_step, b, kNR, c, ldc, ncols, load_c, b_run);
   } else {
-    // The last chunk: panel by panel (the packed panels are zero-padded, only C is masked).
+    // The last chunk: panel by panel, a partial panel with masked loads and stores.
     for (int q = 0; q * kNR < ncols; ++q) {
       const int cols = static_cast<int>(Min(kNR, ncols - q * kNR));
       if (cols == kNR) {
@@ -665,7 +668,7 @@ void Gemm(const P& p) {
     }
     return;
   }
-  const int nt = ThreadsFor(m, n, k);
+  const int nt = ThreadsFor(m, n, k, sizeof(T));
   if (m <= kSmallMaxGroups * kMR && !p.trans_b) return GemmSmallM<Tr>(p, nt);
   GemmBlocked<Tr>(p, nullptr, nt);
 }
@@ -700,7 +703,7 @@ void SgemmPacked(int64_t m, const float* a, int64_t lda, bool trans_a, const Pac
                  float* c, int64_t ldc, bool accumulate) {
   const int64_t n = b.n, k = b.k;
   if (m <= 0) return;
-  const int nt = ThreadsFor(m, n, k);
+  const int nt = ThreadsFor(m, n, k, sizeof(float));
   if (m <= kDecodeMaxM) return GemmDecodePacked<F32>(m, a, lda, trans_a, b, c, ldc, accumulate, nt);
   const SgemmParams p{m, n, k, a, lda, trans_a, nullptr, 0, false, c, ldc, accumulate};
   GemmBlocked<F32>(p, b.data, nt);

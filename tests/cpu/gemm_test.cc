@@ -1,5 +1,5 @@
 // Tests of kiln's CPU GEMM (cpu/gemm.h): values against a naive f64 reference, and the exactness
-// contract: bit-identical to a scalar std::fma chain in k order on every ISA path and OpenMP thread
+// contract: bit-identical to a scalar std::fma chain in k order on every ISA path and thread
 // count, and batch invariant (a row computed alone equals the same row inside any larger M).
 #include "cpu/gemm.h"
 
