@@ -2,7 +2,7 @@
 // bench/torch_lm.py with the same arguments, each in its own process so peak memory is its own,
 // and prints both and the ratio kiln/PyTorch). Prints one JSON line.
 //
-//   lm_bench --model small|gpt2 --mode train --batch 8 --seq 256 --steps 5 --threads 2
+//   lm_bench --model small|tiny|gpt2 --mode train --batch 8 --seq 256 --steps 5 --threads 2
 //   lm_bench --model small --mode sample --batch 16 --prompt 16 --new-tokens 128
 //
 // Training: GPT-2 initialization, AdamW, the same batch every step (token ids from a fixed
@@ -83,11 +83,15 @@ kiln::nn::GptConfig ConfigFor(const std::string& name) {
     // 4 layers, 4 heads, width 256, vocab 256 (the small model).
     return kiln::nn::TinyGpt2Config(256, 256, 4, 4, 1024);
   }
+  if (name == "tiny") {
+    // Model (a)'s depth and vocabulary at width 32: its decoding speed is kiln's per-op overhead.
+    return kiln::nn::TinyGpt2Config(256, 32, 4, 4, 1024);
+  }
   if (name == "gpt2") {
     kiln::nn::GptConfig c;  // defaults are GPT-2 124M
     return c;
   }
-  std::fprintf(stderr, "lm_bench: unknown model %s (small|gpt2)\n", name.c_str());
+  std::fprintf(stderr, "lm_bench: unknown model %s (small|tiny|gpt2)\n", name.c_str());
   std::exit(2);
 }
 

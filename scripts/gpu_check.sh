@@ -2,7 +2,8 @@
 # Runs on a lent GPU machine, from the repository root, over what scripts/gpu_pack.sh put in .gpu/:
 # the nvcc-built kernels against the interpreter (cuda_device_test), compute-sanitizer memcheck on
 # them under a timeout (goes on if it is refused), the interpreter tests for comparison, and the
-# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners).
+# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners) and
+# the GPT-2 124M training step of kiln (bench/train_step_bench.cc) against PyTorch.
 # Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +29,10 @@ echo "== cuda_interp_test (CPU interpreter, for comparison)"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
 timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
 echo "cuda_bench exit ${PIPESTATUS[0]}"
+echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 (train_step_bench) vs PyTorch f32 and bf16"
+timeout 240 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
+  2>&1 | tee "$out/train_step_kiln.log"
+for flag in "" --bf16; do
+  timeout 120 python3 bench/torch_lm.py --device cuda --model gpt2 --mode train --batch 8 \
+    --seq 1024 --steps 5 $flag 2>&1 | tee -a "$out/train_step_torch.log"
+done

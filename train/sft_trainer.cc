@@ -130,6 +130,13 @@ absl::StatusOr<std::unique_ptr<SftTrainer>> SftTrainer::Create(const SftConfig& 
                                                    config.optim.warmup_steps, " is more than the ",
                                                    t->total_steps_, " steps of the run"));
   }
+  // A checkpoint step the run never reaches would be silently missing from the sweep.
+  if (!config.run.save_steps.empty() && config.run.save_steps.back() > t->total_steps_) {
+    return absl::InvalidArgumentError(absl::StrCat("run.save_steps: step ",
+                                                   config.run.save_steps.back(),
+                                                   " is beyond the ", t->total_steps_,
+                                                   " steps of the run"));
+  }
   auto device = UsableDevice(config.run.device);
   if (!device.ok()) return Prefixed("run.device: ", device.status());
   t->model_->To(*device);

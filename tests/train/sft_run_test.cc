@@ -357,6 +357,10 @@ TEST(SftErrorTest, TooFewExamplesForOneBatchAndMaxLenPastPositions) {
   SftConfig d = g.Config(g.dir.path() + "/o");
   d.data.max_len = 500;
   EXPECT_HAS(CreateError(d), "data.max_len: 500 is more than the model's 96 positions");
+  SftConfig e = g.Config(g.dir.path() + "/o2");
+  e.run.steps = 4;
+  e.run.save_steps = {0, 2, 9};
+  EXPECT_HAS(CreateError(e), "run.save_steps: step 9 is beyond the 4 steps of the run");
 }
 
 }  // namespace
