@@ -1,6 +1,8 @@
 // The CUDA backend's kernel table (KILN_CUDA builds): the adapter of cuda/runtime/kernel_table.inc
 // over nvcc's launchers (kiln::cuda), on the device's one stream; temporaries come from the
 // device's caching allocator.
+#include <cuda_runtime_api.h>
+
 #include <exception>
 #include <vector>
 
@@ -13,9 +15,14 @@
 
 namespace kiln::cuda {
 namespace {
-thread_local int tls_device = 0;
+thread_local int tls_device = -1;  // the device cudaSetDevice last made current on this thread
 }  // namespace
-void SetLaunchDevice(int index) { tls_device = index; }
+void SetLaunchDevice(int index) {
+  if (index == tls_device) return;
+  const cudaError_t e = cudaSetDevice(index);
+  KILN_CHECK(e == cudaSuccess) << "cudaSetDevice(" << index << "): " << cudaGetErrorString(e);
+  tls_device = index;
+}
 }  // namespace kiln::cuda
 
 #define KILN_RT_NS cuda
