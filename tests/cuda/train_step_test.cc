@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -19,12 +20,22 @@
 #include "nn/gpt.h"
 #include "ops/profile.h"
 #include "optim/adamw.h"
+#include "tensor/device_memory.h"
 #include "tensor/tensor.h"
 
 namespace kiln::nn {
 namespace {
 
-const Device kSim{Device::kCudaSim, 0};
+// cuda-sim; KILN_TEST_DEVICE=cuda (or cuda:N) runs the same comparisons on a GPU (for the GPU
+// check; an unusable device there is a test failure, not a skip).
+Device TestDevice() {
+  const char* e = std::getenv("KILN_TEST_DEVICE");
+  if (e == nullptr || *e == '\0') return Device{Device::kCudaSim, 0};
+  auto d = UsableDevice(e);
+  KILN_CHECK(d.ok()) << "KILN_TEST_DEVICE: " << d.status().message();
+  return *d;
+}
+const Device kSim = TestDevice();
 
 GptConfig Config(bool gpt2) {
   return gpt2 ? TinyGpt2Config(/*vocab=*/61, /*n_embd=*/32, /*n_layer=*/2, /*n_head=*/4, 32)

@@ -106,4 +106,11 @@ assert len(a) == len(b) == 2, (a, b)
 for x, y in zip(a, b):
     assert abs(x - y) <= 1e-5 * abs(x), (a, b)
 PY
+# Stopped after step 1 and resumed on cuda-sim: bitwise the weights of the uninterrupted run.
+"$KILN" train --config "$DIR/cfg.json" --steps 2 --warmup_steps 1 --batch_size 2 --grad_accum 1 \
+    --val_batches 0 --eval_every 0 --device cuda-sim --out "$DIR/dev_split" --stop_after 1 \
+    >/dev/null 2>&1 || fail "cuda-sim --stop_after 1"
+"$KILN" train --resume "$DIR/dev_split/checkpoint" >/dev/null 2>&1 || fail "cuda-sim resume"
+cmp -s "$DIR/dev_split/checkpoint/model.safetensors" "$DIR/dev_cuda-sim/checkpoint/model.safetensors" \
+  || fail "cuda-sim: resumed weights differ from the uninterrupted run"
 echo "train_cli_test: ok"
