@@ -24,6 +24,9 @@ if command -v compute-sanitizer >/dev/null; then
 else
   echo "compute-sanitizer not found; skipped" | tee "$out/memcheck.log"
 fi
+echo "== cuda_train_step_test on the GPU (the runtime: tiny GPT step vs the CPU, KILN_TEST_DEVICE=cuda)"
+KILN_TEST_DEVICE=cuda timeout 120 .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 |
+  tee "$out/train_step_test.log"
 echo "== cuda_interp_test (CPU interpreter, for comparison)"
 .gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
