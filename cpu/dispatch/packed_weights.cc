@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 
 #include "base/check.h"
 #include "cpu/isa.h"
@@ -70,7 +71,9 @@ class Cache {
     stats_.bytes += packed.bytes();
     ++stats_.packs;
     lru_.push_front(key);
-    Entry& e = entries_[key];
+    auto inserted = entries_.try_emplace(key).first;
+    Entry& e = inserted->second;
+    by_packed_[&e.packed] = inserted;
     e.packed = std::move(packed);
     e.version = hint.version;
     e.pins = 1;
@@ -80,13 +83,11 @@ class Cache {
 
   void Release(const PackedB* packed) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-      if (&it->second.packed != packed) continue;
-      KILN_CHECK(it->second.pins > 0) << "ReleasePackedB: the packed weight is not acquired";
-      if (--it->second.pins == 0 && it->second.dead) Erase(it);
-      return;
-    }
-    KILN_CHECK(false) << "ReleasePackedB: unknown packed weight";
+    auto found = by_packed_.find(packed);
+    KILN_CHECK(found != by_packed_.end()) << "ReleasePackedB: unknown packed weight";
+    auto it = found->second;
+    KILN_CHECK(it->second.pins > 0) << "ReleasePackedB: the packed weight is not acquired";
+    if (--it->second.pins == 0 && it->second.dead) Erase(it);
   }
 
   PackedWeightStats Stats() {
@@ -127,6 +128,7 @@ class Cache {
 
   void Erase(Map::iterator it) {
     stats_.bytes -= it->second.packed.bytes();
+    by_packed_.erase(&it->second.packed);
     lru_.erase(it->second.lru);
     entries_.erase(it);
   }
@@ -147,6 +149,8 @@ class Cache {
 
   std::mutex mu_;
   Map entries_;
+  // Release's lookup from the handed-out pointer (std::map nodes never move).
+  std::unordered_map<const PackedB*, Map::iterator> by_packed_;
   std::list<Key> lru_;
   PackedWeightStats stats_;
 };

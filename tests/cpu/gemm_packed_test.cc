@@ -15,23 +15,13 @@
 #include "base/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/isa.h"
+#include "tests/testing/isa_threads_fixture.h"
 
 namespace kiln::cpu {
 namespace {
 
-class GemmPackedTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    isa_ = ActiveIsa();
-    threads_ = kiln::NumThreads();
-  }
-  void TearDown() override {
-    SetIsa(isa_);
-    kiln::SetNumThreads(threads_);
-  }
-  Isa isa_;
-  int threads_;
-};
+// Restores the ISA path and thread count a test changed.
+class GemmPackedTest : public kiln::testing::IsaThreadsRestoringTest {};
 
 std::vector<float> Random(int64_t count, uint32_t seed) {
   std::mt19937 gen(seed);

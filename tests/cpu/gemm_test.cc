@@ -16,6 +16,7 @@
 
 #include "base/thread_pool.h"
 #include "cpu/isa.h"
+#include "tests/testing/isa_threads_fixture.h"
 
 namespace kiln::cpu {
 namespace {
@@ -25,19 +26,7 @@ struct Shape {
 };
 
 // Restores the ISA path and thread count a test changed.
-class GemmTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    isa_ = ActiveIsa();
-    threads_ = kiln::NumThreads();
-  }
-  void TearDown() override {
-    SetIsa(isa_);
-    kiln::SetNumThreads(threads_);
-  }
-  Isa isa_;
-  int threads_;
-};
+class GemmTest : public kiln::testing::IsaThreadsRestoringTest {};
 
 template <typename T>
 std::vector<T> Random(int64_t count, uint32_t seed) {
