@@ -62,7 +62,9 @@ Tensor Logsumexp(const Tensor& x, const std::vector<int64_t>& dims = {}, bool ke
 Tensor Softmax(const Tensor& x, int64_t dim = -1);
 Tensor LogSoftmax(const Tensor& x, int64_t dim = -1);
 
-// Linear algebra.
+// Linear algebra. Under an AutocastGuard(DType::kBF16) (autograd/grad_mode.h) Matmul, Linear and
+// LinearCrossEntropy cast f32 operands to bf16 first (AutocastOperand; a bias stays f32).
+Tensor AutocastOperand(const Tensor& t);
 Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a = false, bool trans_b = false);
 // x (N, K), weight (M, K), bias (M) or undefined -> x weight^T + bias, the bias folded into the
 // GEMM; its gradient a fixed-order column sum (BiasGrad).

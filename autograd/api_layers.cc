@@ -73,8 +73,9 @@ Tensor CrossEntropy(const Tensor& logits, const Tensor& targets, int64_t ignore_
                           0b10u)[0];
 }
 
-Tensor LinearCrossEntropy(const Tensor& hidden, const Tensor& weight, const Tensor& targets,
+Tensor LinearCrossEntropy(const Tensor& hidden_in, const Tensor& weight_in, const Tensor& targets,
                           int64_t ignore_index, double label_smoothing) {
+  const Tensor hidden = AutocastOperand(hidden_in), weight = AutocastOperand(weight_in);
   std::vector<Tensor> outs =
       ops::LinearCrossEntropy(hidden, weight, targets, ignore_index, label_smoothing);
   OpAttrs a;

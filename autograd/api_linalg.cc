@@ -16,7 +16,13 @@ bool StableWeight(const Tensor& w) { return !GradEnabled() && w.requires_grad();
 
 }  // namespace
 
-Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+Tensor AutocastOperand(const Tensor& t) {
+  if (AutocastDtype() != DType::kBF16 || !t.defined() || t.dtype() != DType::kF32) return t;
+  return Cast(t, DType::kBF16);
+}
+
+Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b) {
+  const Tensor a = AutocastOperand(a_in), b = AutocastOperand(b_in);
   OpAttrs attrs;
   attrs.ints = {trans_a ? 1 : 0, trans_b ? 1 : 0};
   return autograd::Record(Op::kMatmul, {a, b},
@@ -24,7 +30,8 @@ Tensor Matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                           autograd::kSaveAll, autograd::kSaveNone)[0];
 }
 
-Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor Linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias) {
+  const Tensor x = AutocastOperand(x_in), weight = AutocastOperand(weight_in);
   // Saved: x, weight (the bias gradient needs only the output gradient).
   return autograd::Record(Op::kLinear, {x, weight, bias},
                           {ops::Linear(x, weight, bias, StableWeight(weight))}, {}, -1, 0b011u,

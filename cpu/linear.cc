@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "cpu/bf16_operands.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/packed_weights.h"
@@ -50,7 +51,8 @@ void Linear(const KernelArgs& args) {
   if (args.in[0].dtype == DType::kF64) {
     Forward<double>(args);
   } else {
-    Forward<float>(args);
+    const Bf16Operands f32(args);  // bf16 x / W widened (cpu/bf16_operands.h)
+    Forward<float>(f32.args());
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/kmath.h"
 #include "base/thread_pool.h"
+#include "cpu/bf16_operands.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/reduce.h"
@@ -169,7 +170,8 @@ void LinearCrossEntropy(const KernelArgs& args) {
   if (args.in[0].dtype == DType::kF64) {
     Forward<double>(args);
   } else {
-    Forward<float>(args);
+    const Bf16Operands f32(args);  // bf16 h / W widened (cpu/bf16_operands.h)
+    Forward<float>(f32.args());
   }
 }
 
@@ -180,7 +182,8 @@ void LinearCrossEntropyBackward(const KernelArgs& args) {
   if (args.in[0].dtype == DType::kF64) {
     Backward<double>(args);
   } else {
-    Backward<float>(args);
+    const Bf16Operands f32(args);
+    Backward<float>(f32.args());
   }
 }
 

@@ -1,6 +1,7 @@
 // The Matmul row's kernel: loops over the batch and calls this path's GEMM (cpu/gemm.h) per
 // matrix. The op layer (ops/matmul.cc) has made each matrix's last dim contiguous (flipping the
 // transpose flag for transposed views) and flattened a shared 2-D weight's batch into M.
+#include "cpu/bf16_operands.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/packed_weights.h"
@@ -67,7 +68,8 @@ void Matmul(const KernelArgs& args) {
   if (args.out[0].dtype == DType::kF64) {
     Run<double, DgemmParams>(args, &cpu::KILN_ISA_NS::Dgemm);
   } else {
-    Run<float, SgemmParams>(args, &cpu::KILN_ISA_NS::Sgemm);
+    const Bf16Operands f32(args);  // bf16 a / b widened (cpu/bf16_operands.h)
+    Run<float, SgemmParams>(f32.args(), &cpu::KILN_ISA_NS::Sgemm);
   }
 }
 

@@ -79,6 +79,13 @@ void Linear(float* y, const float* x, const float* weight, const float* bias, in
              bias != nullptr ? kInitBias : kInitZero, stream);
 }
 
+void LinearBf16(float* y, const void* x, const void* weight, const float* bias, int64_t n,
+                int64_t m, int64_t k, Stream stream) {
+  LaunchGemm("LinearBf16", y, static_cast<const __nv_bfloat16*>(x),
+             static_cast<const __nv_bfloat16*>(weight), bias, n, m, k, false, true,
+             bias != nullptr ? kInitBias : kInitZero, stream);
+}
+
 void BiasGrad(float* grad_bias, const float* grad, int64_t n, int64_t m, Stream stream) {
   KILN_CHECK(n >= 0 && m >= 0) << "cuda BiasGrad: negative size " << n << "x" << m;
   if (m == 0) return;

@@ -14,4 +14,11 @@ void Matmul(float* c, const float* a, const float* b, int64_t m, int64_t n, int6
   LaunchGemm("Matmul", c, a, b, nullptr, m, n, k, trans_a, trans_b, kInitZero, stream);
 }
 
+void MatmulBf16(float* c, const void* a, const void* b, int64_t m, int64_t n, int64_t k,
+                bool trans_a, bool trans_b, Stream stream) {
+  LaunchGemm("MatmulBf16", c, static_cast<const __nv_bfloat16*>(a),
+             static_cast<const __nv_bfloat16*>(b), nullptr, m, n, k, trans_a, trans_b, kInitZero,
+             stream);
+}
+
 }  // namespace kiln::KILN_CUDA_NS

@@ -5,7 +5,8 @@
 // k = 0, 1, ..., K-1 in order starting from its initial value: 0 (kInitZero), c's current value
 // (kInitAccumulate: the chain continues, as cpu/gemm.h's accumulate mode) or bias[n] (kInitBias:
 // the CPU Linear's chain). So the result is bitwise the CPU GEMM's and a row's bits do not depend
-// on M or N (batch invariance).
+// on M or N (batch invariance). Operands are f32 or bf16 (T; mixed precision): bf16 elements are
+// widened exactly as they are staged, so a bf16 GEMM is bitwise the f32 GEMM of the widened values.
 #pragma once
 
 #include "cuda/portable.h"
@@ -15,14 +16,17 @@ namespace {
 
 enum GemmInit : int { kInitZero = 0, kInitAccumulate = 1, kInitBias = 2 };
 
+__device__ __forceinline__ float GemmLoad(float v) { return v; }
+__device__ __forceinline__ float GemmLoad(__nv_bfloat16 v) { return __bfloat162float(v); }
+
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
 constexpr int kGemmThreads = 256;  // 16 x 16, each a 4 x 4 patch
 
 // a(m, k) = a[m * sam + k * sak]; b(k, n) = b[k * sbk + n * sbn]; c row-major (M, N). The init
 // mode is a template parameter so the plain GEMM keeps its registers (64 on sm_90, not 80).
-template <int kInit>
+template <int kInit, typename T>
 __global__ void __launch_bounds__(kGemmThreads)
-    MatmulTiled(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
+    MatmulTiled(float* __restrict__ c, const T* __restrict__ a, const T* __restrict__ b,
                 const float* __restrict__ bias, int64_t m, int64_t n, int64_t k, int64_t sam,
                 int64_t sak, int64_t sbk, int64_t sbn) {
   KILN_SHARED(float, as, [kTileK][kTileM + 4]);
@@ -48,12 +52,12 @@ __global__ void __launch_bounds__(kGemmThreads)
     for (int e = tid; e < kTileK * kTileM; e += kGemmThreads) {
       const int kk = e % kTileK, mm = e / kTileK;
       const int64_t gm = m0 + mm, gk = k0 + kk;
-      as[kk][mm] = gm < m && gk < k ? a[gm * sam + gk * sak] : 0.0f;
+      as[kk][mm] = gm < m && gk < k ? GemmLoad(a[gm * sam + gk * sak]) : 0.0f;
     }
     for (int e = tid; e < kTileK * kTileN; e += kGemmThreads) {
       const int nn = e % kTileN, kk = e / kTileN;
       const int64_t gn = n0 + nn, gk = k0 + kk;
-      bs[kk][nn] = gn < n && gk < k ? b[gk * sbk + gn * sbn] : 0.0f;
+      bs[kk][nn] = gn < n && gk < k ? GemmLoad(b[gk * sbk + gn * sbn]) : 0.0f;
     }
     __syncthreads();
     for (int kk = 0; kk < kk_end; ++kk) {
@@ -76,8 +80,9 @@ __global__ void __launch_bounds__(kGemmThreads)
 }
 
 // c (M, N) = init + op(a) op(b) (see GemmInit); trans_a: a is stored (K, M); trans_b: b is stored
-// (N, K). `what` names the caller in errors.
-inline void LaunchGemm(const char* what, float* c, const float* a, const float* b,
+// (N, K). `what` names the caller in errors. T is float or __nv_bfloat16 (no accumulate mode).
+template <typename T>
+inline void LaunchGemm(const char* what, float* c, const T* a, const T* b,
                        const float* bias, int64_t m, int64_t n, int64_t k, bool trans_a,
                        bool trans_b, GemmInit init, Stream stream) {
   KILN_CHECK(m >= 0 && n >= 0 && k >= 0)
@@ -89,19 +94,30 @@ inline void LaunchGemm(const char* what, float* c, const float* a, const float* 
   const int64_t sam = trans_a ? 1 : k, sak = trans_a ? m : 1;
   const int64_t sbk = trans_b ? 1 : n, sbn = trans_b ? k : 1;
   const dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>(gy));
+  // A named pointer per instantiation: KILN_LAUNCH's argument list cannot hold the template's
+  // comma.
   switch (init) {
-    case kInitZero:
-      KILN_LAUNCH(MatmulTiled<kInitZero>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n,
-                  k, sam, sak, sbk, sbn);
+    case kInitZero: {
+      const auto gemm_zero = &MatmulTiled<kInitZero, T>;
+      KILN_LAUNCH(gemm_zero, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n, k, sam, sak,
+                  sbk, sbn);
       break;
+    }
     case kInitAccumulate:
-      KILN_LAUNCH(MatmulTiled<kInitAccumulate>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias,
-                  m, n, k, sam, sak, sbk, sbn);
+      if constexpr (sizeof(T) == 4) {
+        const auto gemm_accumulate = &MatmulTiled<kInitAccumulate, T>;
+        KILN_LAUNCH(gemm_accumulate, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n, k,
+                    sam, sak, sbk, sbn);
+      } else {
+        KILN_CHECK(false) << "cuda " << what << ": no accumulating GEMM for bf16 operands";
+      }
       break;
-    case kInitBias:
-      KILN_LAUNCH(MatmulTiled<kInitBias>, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n,
-                  k, sam, sak, sbk, sbn);
+    case kInitBias: {
+      const auto gemm_bias = &MatmulTiled<kInitBias, T>;
+      KILN_LAUNCH(gemm_bias, grid, dim3(kGemmThreads), 0, stream, c, a, b, bias, m, n, k, sam, sak,
+                  sbk, sbn);
       break;
+    }
   }
 }
 

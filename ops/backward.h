@@ -41,6 +41,11 @@ namespace ops {
 
 // The formula of a row, or null for BACKWARD / UPDATE rows.
 BackwardFn GetBackward(Op op);
+
+// The output gradient as the GEMMs of a GEMM-family backward take it: cast to bf16 when an
+// operand is bf16 (mixed precision: every GEMM operand is bf16, as PyTorch's autocast has it),
+// else g itself. Defined in ops/matmul.cc.
+Tensor GemmGrad(const Tensor& g, const Tensor& a, const Tensor& b);
 }  // namespace ops
 
 }  // namespace kiln

@@ -85,6 +85,23 @@ void CheckSameDtype(const Tensor& a, const Tensor& b, const char* op) {
                                        << " vs " << b.device().ToString();
 }
 
+DType GemmDtype(const Tensor& a, const Tensor& b, const char* op, const char* what_a,
+                const char* what_b) {
+  for (const auto& [t, what] : {std::pair{&a, what_a}, std::pair{&b, what_b}}) {
+    KILN_CHECK(t->defined()) << op << ": " << what << " is undefined";
+    KILN_CHECK(t->dtype() == DType::kF32 || t->dtype() == DType::kF64 ||
+               t->dtype() == DType::kBF16)
+        << op << ": expected " << what << " of dtype f32, bf16 or f64, got "
+        << DTypeName(t->dtype());
+  }
+  KILN_CHECK((a.dtype() == DType::kF64) == (b.dtype() == DType::kF64))
+      << op << ": dtype mismatch, " << DTypeName(a.dtype()) << " vs " << DTypeName(b.dtype())
+      << " (f64 goes with f64 only; f32 and bf16 mix)";
+  KILN_CHECK(a.device() == b.device()) << op << ": device mismatch, " << a.device().ToString()
+                                       << " vs " << b.device().ToString();
+  return a.dtype() == DType::kF64 ? DType::kF64 : DType::kF32;
+}
+
 void CheckIndexDtype(const Tensor& t, const char* op, const char* what) {
   KILN_CHECK(t.defined()) << op << ": " << what << " is undefined";
   KILN_CHECK(IsIndex(t.dtype())) << op << ": expected " << what << " of dtype i32 or i64, got "

@@ -22,6 +22,12 @@ void RunKernel(Op op, const KernelArgs& args, Device device);
 void CheckFloat(const Tensor& t, const char* op, const char* what);
 void CheckSameDtype(const Tensor& a, const Tensor& b, const char* op);
 void CheckIndexDtype(const Tensor& t, const char* op, const char* what);
+// The GEMM-family ops (Linear, Matmul, LinearCrossEntropy) also take bf16 operands (mixed
+// precision, docs/mixed_precision.md): each of a and b is f32 or bf16 (then the result is f32:
+// bf16 values are read exactly and the math is f32's), or both are f64. Checks that, and the
+// devices; returns the dtype of the result (and of bias / lse / gradients).
+DType GemmDtype(const Tensor& a, const Tensor& b, const char* op, const char* what_a,
+                const char* what_b);
 
 // Fills the ops/weight_hint.h slots at `base` for the weight operand exactly as the kernel will
 // read it; `stable` is the caller's promise (ops::Linear's stable_weight). Pass the tensor whose

@@ -11,8 +11,7 @@
 namespace kiln::ops {
 
 Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool stable_weight) {
-  CheckFloat(x, "Linear", "x");
-  CheckSameDtype(x, weight, "Linear");
+  const DType rt = GemmDtype(x, weight, "Linear", "x", "weight");
   KILN_CHECK(x.dim() == 2) << "Linear: expected x of shape (N, K), got "
                            << ShapeToString(x.shape());
   KILN_CHECK(weight.dim() == 2 && weight.shape()[1] == x.shape()[1])
@@ -20,14 +19,16 @@ Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool st
       << ShapeToString(weight.shape());
   const int64_t n = x.shape()[0], m = weight.shape()[0];
   if (bias.defined()) {
-    CheckSameDtype(x, bias, "Linear");
+    KILN_CHECK(bias.dtype() == rt && bias.device() == x.device())
+        << "Linear: expected a bias of dtype " << DTypeName(rt) << " on " << x.device().ToString()
+        << ", got " << DTypeName(bias.dtype()) << " on " << bias.device().ToString();
     KILN_CHECK(bias.dim() == 1 && bias.shape()[0] == m)
         << "Linear: expected a bias of shape (" << m << ",), got " << ShapeToString(bias.shape());
   }
-  Tensor y = Tensor::Empty({n, m}, x.dtype(), x.device());
+  Tensor y = Tensor::Empty({n, m}, rt, x.device());
   if (y.numel() == 0) return y;
   if (x.shape()[1] == 0) {
-    if (bias.defined()) return Add(Zeros({n, m}, x.dtype(), x.device()), bias);
+    if (bias.defined()) return Add(Zeros({n, m}, rt, x.device()), bias);
     y.Fill_(0);
     return y;
   }
@@ -35,7 +36,9 @@ Tensor Linear(const Tensor& x, const Tensor& weight, const Tensor& bias, bool st
   // Kernel slots: in[0] x (N, K), in[1] weight (M, K), in[2] bias (M) or null data, all
   // contiguous; out[0] y (N, M); iattr[0..2] the weight hint (ops/weight_hint.h).
   KernelArgs args;
-  SetWeightHint(args, 0, wd, stable_weight && wd.storage() == weight.storage());
+  // A bf16 weight is widened per call on the CPU (cpu/bf16_operands.h): no pre-packed copy.
+  SetWeightHint(args, 0, wd,
+                stable_weight && wd.storage() == weight.storage() && wd.dtype() == DType::kF32);
   args.in[0] = ToKArray(xd);
   args.in[1] = ToKArray(wd);
   args.in[2] = ToKArray(bd);
@@ -63,13 +66,16 @@ Tensor BiasGrad(const Tensor& grad) {
   return gb;
 }
 
-// Inputs {x, weight, bias (may be undefined)}; saved: x, weight.
+// Inputs {x, weight, bias (may be undefined)}; saved: x, weight. With bf16 operands (mixed
+// precision) the gradient enters the two GEMMs as bf16 too (GemmGrad); the bias gradient sums
+// the f32 gradient.
 std::vector<Tensor> BackwardLinear(const BackwardCtx& ctx) {
   const Tensor& g = ctx.grads[0];
   if (!g.defined()) return {Tensor(), Tensor(), Tensor()};
   const bool want_b = ctx.needs_grad.size() > 2 && ctx.needs_grad[2];
-  return {ctx.needs_grad[0] ? Matmul(g, ctx.inputs[1], false, false) : Tensor(),
-          ctx.needs_grad[1] ? Matmul(g, ctx.inputs[0], true, false) : Tensor(),
+  const Tensor gg = GemmGrad(g, ctx.inputs[0], ctx.inputs[1]);
+  return {ctx.needs_grad[0] ? Matmul(gg, ctx.inputs[1], false, false) : Tensor(),
+          ctx.needs_grad[1] ? Matmul(gg, ctx.inputs[0], true, false) : Tensor(),
           want_b ? BiasGrad(g) : Tensor()};
 }
 

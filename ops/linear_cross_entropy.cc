@@ -28,10 +28,10 @@ Tiling TilingFor(int64_t n, int64_t v) {
   return {rb, vc};
 }
 
-void CheckArgs(const Tensor& h, const Tensor& w, const Tensor& targets, int64_t ignore_index,
-               double label_smoothing, const char* op) {
-  CheckFloat(h, op, "hidden");
-  CheckSameDtype(h, w, op);
+// Returns the dtype of the loss, lse and gradients (ops::GemmDtype: f32 for bf16 operands).
+DType CheckArgs(const Tensor& h, const Tensor& w, const Tensor& targets, int64_t ignore_index,
+                double label_smoothing, const char* op) {
+  const DType rt = GemmDtype(h, w, op, "hidden", "weight");
   KILN_CHECK(h.dim() == 2) << op << ": expected hidden of shape (N, C), got "
                            << ShapeToString(h.shape());
   KILN_CHECK(w.dim() == 2 && w.shape()[1] == h.shape()[1] && w.shape()[0] > 0)
@@ -39,19 +39,20 @@ void CheckArgs(const Tensor& h, const Tensor& w, const Tensor& targets, int64_t 
       << ShapeToString(w.shape());
   CheckCrossEntropyTargets(targets, h.shape()[0], w.shape()[0], ignore_index, label_smoothing,
                            op);
+  return rt;
 }
 
 }  // namespace
 
 std::vector<Tensor> LinearCrossEntropy(const Tensor& h, const Tensor& w, const Tensor& targets,
                                        int64_t ignore_index, double label_smoothing) {
-  CheckArgs(h, w, targets, ignore_index, label_smoothing, "LinearCrossEntropy");
+  const DType rt = CheckArgs(h, w, targets, ignore_index, label_smoothing, "LinearCrossEntropy");
   const int64_t n = h.shape()[0], v = w.shape()[0];
-  Tensor loss = Tensor::Empty({n}, h.dtype(), h.device());
-  Tensor lse = Tensor::Empty({n}, h.dtype(), h.device());
+  Tensor loss = Tensor::Empty({n}, rt, h.device());
+  Tensor lse = Tensor::Empty({n}, rt, h.device());
   if (n == 0) return {loss, lse};
   const Tiling tl = TilingFor(n, v);
-  Tensor work = Tensor::Empty({tl.rb * tl.vc + 4 * tl.rb}, h.dtype(), h.device());
+  Tensor work = Tensor::Empty({tl.rb * tl.vc + 4 * tl.rb}, rt, h.device());
   const Tensor hd = Dense(h), wd = Dense(w);
   KernelArgs args;
   args.in[0] = ToKArray(hd);
@@ -74,19 +75,23 @@ std::vector<Tensor> LinearCrossEntropyBackward(const Tensor& h, const Tensor& w,
                                                const Tensor& targets, const Tensor& lse,
                                                const Tensor& grad_loss, int64_t ignore_index,
                                                double label_smoothing) {
-  CheckArgs(h, w, targets, ignore_index, label_smoothing, "LinearCrossEntropyBackward");
+  const DType rt =
+      CheckArgs(h, w, targets, ignore_index, label_smoothing, "LinearCrossEntropyBackward");
   const int64_t n = h.shape()[0], v = w.shape()[0];
   for (const Tensor* t : {&lse, &grad_loss}) {
     KILN_CHECK(t->defined() && t->dim() == 1 && t->shape()[0] == n)
         << "LinearCrossEntropyBackward: expected lse and grad_loss of shape (" << n << ",), got "
         << (t->defined() ? ShapeToString(t->shape()) : std::string("undefined"));
-    CheckSameDtype(h, *t, "LinearCrossEntropyBackward");
+    KILN_CHECK(t->dtype() == rt && t->device() == h.device())
+        << "LinearCrossEntropyBackward: expected lse and grad_loss of dtype " << DTypeName(rt)
+        << " on " << h.device().ToString() << ", got " << DTypeName(t->dtype()) << " on "
+        << t->device().ToString();
   }
-  if (n == 0) return {Zeros(h.shape(), h.dtype(), h.device()), Zeros(w.shape(), w.dtype(), w.device())};
-  Tensor gh = Tensor::Empty(h.shape(), h.dtype(), h.device());
-  Tensor gw = Tensor::Empty(w.shape(), w.dtype(), w.device());
+  if (n == 0) return {Zeros(h.shape(), rt, h.device()), Zeros(w.shape(), rt, w.device())};
+  Tensor gh = Tensor::Empty(h.shape(), rt, h.device());
+  Tensor gw = Tensor::Empty(w.shape(), rt, w.device());
   const Tiling tl = TilingFor(n, v);
-  Tensor work = Tensor::Empty({tl.rb * tl.vc}, h.dtype(), h.device());
+  Tensor work = Tensor::Empty({tl.rb * tl.vc}, rt, h.device());
   const Tensor hd = Dense(h), wd = Dense(w), ld = Dense(lse), gd = Dense(grad_loss);
   KernelArgs args;
   args.in[0] = ToKArray(hd);

@@ -27,9 +27,7 @@ std::pair<Tensor, bool> Canonical(const Tensor& x) {
 // in[0] a, in[1] b (last dim contiguous), out[0] (batch..., M, N); iattr: trans_a, trans_b,
 // number of batch dims; iattr[3..5] the weight hint of a 2-D b (ops/weight_hint.h).
 Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b, bool stable_b) {
-  CheckFloat(a_in, "Matmul", "a");
-  CheckFloat(b_in, "Matmul", "b");
-  CheckSameDtype(a_in, b_in, "Matmul");
+  const DType rt = GemmDtype(a_in, b_in, "Matmul", "a", "b");
   KILN_CHECK(a_in.dim() >= 2 && b_in.dim() >= 2)
       << "Matmul: expected a and b with at least 2 dims, got shapes " << ShapeToString(a_in.shape())
       << " and " << ShapeToString(b_in.shape());
@@ -55,7 +53,7 @@ Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
   }
   out_shape.push_back(m);
   out_shape.push_back(n);
-  Tensor out = Tensor::Empty(out_shape, a_in.dtype(), a_in.device());
+  Tensor out = Tensor::Empty(out_shape, rt, a_in.device());
   if (out.numel() == 0) return out;
   if (ka == 0) {
     out.Fill_(0.0);
@@ -91,14 +89,23 @@ Tensor Matmul(const Tensor& a_in, const Tensor& b_in, bool trans_a, bool trans_b
   args.iattr[2] = batch_dims;
   // Canonical() only re-views a weight whose last dim is contiguous (same storage); a copy is not
   // the parameter and gets no hint.
-  SetWeightHint(args, 3, b, stable_b && b.dim() == 2 && b.storage() == b_in.storage());
+  SetWeightHint(args, 3, b,
+                stable_b && b.dim() == 2 && b.storage() == b_in.storage() &&
+                    b.dtype() == DType::kF32);
   RunKernel(Op::kMatmul, args, a.device());
   return out;
 }
 
+Tensor GemmGrad(const Tensor& g, const Tensor& a, const Tensor& b) {
+  const bool bf16 = (a.defined() && a.dtype() == DType::kBF16) ||
+                    (b.defined() && b.dtype() == DType::kBF16);
+  return bf16 && g.dtype() == DType::kF32 ? Cast(g, DType::kBF16) : g;
+}
+
 // attrs.ints: trans_a, trans_b. inputs: a, b.
 std::vector<Tensor> BackwardMatmul(const BackwardCtx& ctx) {
-  const Tensor &a = ctx.inputs[0], &b = ctx.inputs[1], &g = ctx.grads[0];
+  const Tensor &a = ctx.inputs[0], &b = ctx.inputs[1];
+  const Tensor g = GemmGrad(ctx.grads[0], a, b);
   bool ta = ctx.attrs.ints[0] != 0, tb = ctx.attrs.ints[1] != 0;
   Tensor ga, gb;
   if (ctx.needs_grad[0]) {

@@ -1,13 +1,15 @@
 // The tiled CUDA matmul (cuda/matmul.cu) through the interpreter: bitwise equal to the CPU GEMM
 // (both are one fmaf chain per element in k order) for shapes with edge tiles in every dim and
 // both transposes, and batch invariant bitwise: a row computed alone (M = 1) or inside any M
-// gives the same bits.
+// gives the same bits. The bf16-operand launchers (mixed precision: MatmulBf16, LinearBf16) are
+// bitwise the f32 kernels on the operands widened to f32.
 // kiln-cuda-covers: Matmul
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "cuda/kernels.h"
+#include "tensor/half.h"
 #include "tests/cuda/kernel_test_util.h"
 
 namespace kiln::testing {
@@ -53,6 +55,38 @@ TEST(CudaMatmul, RowsAreBatchInvariant) {
                            std::vector<float>(full.begin() + r * n, full.begin() + (r + 1) * n)))
           << "row " << r << " in a batch of " << mm;
     }
+  }
+}
+
+// Rounds v to bf16: the bits, and the exact f32 values they stand for.
+void ToBf16(const std::vector<float>& v, std::vector<uint16_t>* bits, std::vector<float>* wide) {
+  bits->resize(v.size());
+  wide->resize(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    (*bits)[i] = FloatToBf16Bits(v[i]);
+    (*wide)[i] = Bf16BitsToFloat((*bits)[i]);
+  }
+}
+
+TEST(CudaMatmul, Bf16OperandsAreTheF32KernelOnWidenedValues) {
+  for (const Mnk& s : kShapes) {
+    std::vector<uint16_t> a16, b16;
+    std::vector<float> a, b;
+    ToBf16(RandomFloats(s.m * s.k, -1.0f, 1.0f, 51), &a16, &a);
+    ToBf16(RandomFloats(s.k * s.n, -1.0f, 1.0f, 52), &b16, &b);
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      std::vector<float> got(s.m * s.n, -7.0f), want(s.m * s.n);
+      cuda_sim::MatmulBf16(got.data(), a16.data(), b16.data(), s.m, s.n, s.k, ta, tb, nullptr);
+      cuda_sim::Matmul(want.data(), a.data(), b.data(), s.m, s.n, s.k, ta, tb, nullptr);
+      EXPECT_TRUE(SameBits(got, want)) << s.m << "x" << s.n << "x" << s.k << " t=" << t;
+    }
+    // Linear: x (m, k), weight (n, k), bias (n).
+    const std::vector<float> bias = RandomFloats(s.n, -1.0f, 1.0f, 53);
+    std::vector<float> got(s.m * s.n, -7.0f), want(s.m * s.n);
+    cuda_sim::LinearBf16(got.data(), a16.data(), b16.data(), bias.data(), s.m, s.n, s.k, nullptr);
+    cuda_sim::Linear(want.data(), a.data(), b.data(), bias.data(), s.m, s.n, s.k, nullptr);
+    EXPECT_TRUE(SameBits(got, want)) << "Linear " << s.m << "x" << s.n << "x" << s.k;
   }
 }
 
