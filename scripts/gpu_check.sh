@@ -32,9 +32,11 @@ echo "== cuda_interp_test (CPU interpreter, for comparison)"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
 timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
 echo "cuda_bench exit ${PIPESTATUS[0]}"
-echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 (train_step_bench) vs PyTorch f32 and bf16"
-timeout 240 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
-  2>&1 | tee "$out/train_step_kiln.log"
+echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 and bf16 (train_step_bench) vs PyTorch f32 and bf16"
+for p in f32 bf16; do
+  timeout 150 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
+    --precision $p 2>&1 | tee -a "$out/train_step_kiln.log"
+done
 for flag in "" --bf16; do
   timeout 120 python3 bench/torch_lm.py --device cuda --model gpt2 --mode train --batch 8 \
     --seq 1024 --steps 5 $flag 2>&1 | tee -a "$out/train_step_torch.log"

@@ -19,6 +19,7 @@
 #include "data/tokenizer.h"
 #include "nn/generate.h"
 #include "nn/model_io.h"
+#include "autograd/grad_mode.h"
 #include "tensor/device_memory.h"
 #include "tools/run_util.h"
 
@@ -127,7 +128,8 @@ uint64_t DeriveSeed(uint64_t seed, uint64_t i) {
 }  // namespace
 
 int RunGenerate(const std::vector<std::string>& raw_args) {
-  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu";
+  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu",
+                                  precision = "f32";
   int64_t max_new = 64, top_k = 0, seed = 1, num_samples = 1, threads = 0;
   double temperature = 1.0, top_p = 1.0;
   bool quiet = false;
@@ -152,6 +154,8 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   flags.Int("threads", &threads, "threads (0 = all cores); results do not depend on it");
   flags.String("device", &device_name, "cpu, cuda, cuda:N or cuda-sim (the CUDA kernels run on "
                                        "the CPU through kiln's interpreter)");
+  flags.String("precision", &precision, "f32 or bf16 (mixed precision, as the model was trained "
+                                        "with `--precision bf16`: the GEMM operands in bf16)");
   flags.String("out", &out, "JSONL file of completions to write (also -o)");
   flags.Bool("quiet", &quiet, "do not print the completions");
   std::vector<std::string> args;
@@ -177,6 +181,10 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
   const auto device = UsableDevice(device_name);
   if (!device.ok()) return Usage(absl::StrCat("--device: ", device.status().message()));
+  if (precision != "f32" && precision != "bf16") {
+    return Usage(absl::StrCat("--precision: expected f32 or bf16, got '", precision, "'"));
+  }
+  AutocastGuard autocast(precision == "bf16" ? DType::kBF16 : DType::kF32);
 
   std::vector<Prompt> prompts;
   if (!prompts_file.empty()) {

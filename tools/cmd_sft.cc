@@ -46,7 +46,7 @@ absl::StatusOr<Json> ParseBetas(const std::string& s) {
 
 int RunSft(const std::vector<std::string>& args) {
   std::string config_path, resume, model, data, val_data, tokenizer, normalization, optimizer,
-      schedule, betas, save_steps, out, device;
+      schedule, betas, save_steps, out, device, precision;
   int64_t max_len = 0, seed = 0, global_batch = 0, micro_batch = 0, epochs = 0, steps = 0,
           stop_after = 0, save_every = 0, log_every = 0, threads = 0, warmup_steps = 0;
   double val_fraction = 0, min_share = 0, lr = 0, eps = 0, weight_decay = 0, momentum = 0,
@@ -97,6 +97,7 @@ int RunSft(const std::vector<std::string>& args) {
   flags.String("out", &out, "output folder (run.out_dir; also -o)");
   flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.String("device", &device, "cpu, cuda, cuda:N or cuda-sim (run.device)");
+  flags.String("precision", &precision, "f32 or bf16 (run.precision; bf16: mixed precision)");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
@@ -162,6 +163,7 @@ int RunSft(const std::vector<std::string>& args) {
   set("out", "run.out_dir", out);
   set("threads", "run.threads", threads);
   set("device", "run.device", device);
+  set("precision", "run.precision", precision);
   if (!resume.empty() && !flags.WasSet("stop_after") && merged.contains("run") &&
       merged["run"].is_object()) {
     merged["run"].erase("stop_after");

@@ -27,7 +27,8 @@ std::vector<std::string> SplitList(const std::string& s) {
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& args) {
-  std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out, device;
+  std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out, device,
+      precision;
   int64_t seq_len = 0, batch_size = 0, grad_accum = 0, val_batches = 0, steps = 0, stop_after = 0,
           eval_every = 0, save_every = 0, log_every = 0, threads = 0, seed = 0, warmup_steps = 0;
   double lr = 0, min_lr = 0, clip = 0, weight_decay = 0;
@@ -66,6 +67,8 @@ int RunTrain(const std::vector<std::string>& args) {
   flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.String("device", &device, "cpu, cuda, cuda:N or cuda-sim (run.device; cuda-sim runs the "
                                   "CUDA kernels on the CPU through kiln's interpreter)");
+  flags.String("precision", &precision, "f32 or bf16 (run.precision; bf16: mixed precision, the "
+                                        "GEMM operands in bf16 with f32 math and master weights)");
   flags.Int("seed", &seed, "seed of the initialization and of the shuffle order");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
   if (!flags.positional().empty()) {
@@ -116,6 +119,7 @@ int RunTrain(const std::vector<std::string>& args) {
   set("out", "run.out_dir", out);
   set("threads", "run.threads", threads);
   set("device", "run.device", device);
+  set("precision", "run.precision", precision);
   set("seed", "run.seed", seed);
   set("seed", "data.seed", seed);
   // stop_after is one invocation's, not the run's: a resumed run goes on to run.steps.
@@ -148,7 +152,7 @@ int RunTrain(const std::vector<std::string>& args) {
   const nn::GptConfig& mc = t.model().config();
   std::printf(
       "kiln train: %s %lldx%lld, %lld params, vocab %lld (%s tokenizer); %lld train tokens%s; "
-      "%lld tokens/step (%lld x %lld x %lld); steps %lld/%lld; %d threads, %s path, device %s\n",
+      "%lld tokens/step (%lld x %lld x %lld); steps %lld/%lld; %d threads, %s path, device %s, %s\n",
       mc.is_gpt2() ? "GPT-2" : "Llama", static_cast<long long>(mc.n_layer),
       static_cast<long long>(mc.n_embd), static_cast<long long>(t.model().NumParameters()),
       static_cast<long long>(mc.vocab_size), t.tokenizer().type().c_str(),
@@ -159,7 +163,7 @@ int RunTrain(const std::vector<std::string>& args) {
       static_cast<long long>(c.data.grad_accum), static_cast<long long>(c.data.batch_size),
       static_cast<long long>(c.data.seq_len), static_cast<long long>(t.step()),
       static_cast<long long>(c.run.steps), kiln::NumThreads(), cpu::IsaName(cpu::ActiveIsa()),
-      c.run.device.c_str());
+      c.run.device.c_str(), c.run.precision.c_str());
   std::fflush(stdout);
   if (auto s = t.Run({}); !s.ok()) return Fail(s);
 

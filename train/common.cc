@@ -26,6 +26,13 @@ absl::Status SaveModelFolder(const std::string& dir, const nn::GptModel& model,
                             {{"kiln_tokenizer.json", tokenizer.ToJson().dump(2) + "\n"}});
 }
 
+absl::StatusOr<DType> ParsePrecision(const std::string& name) {
+  if (name == "f32") return DType::kF32;
+  if (name == "bf16") return DType::kBF16;
+  return absl::InvalidArgumentError(
+      absl::StrCat("expected f32 or bf16 (bf16: mixed precision), got '", name, "'"));
+}
+
 absl::Status Prefixed(const std::string& prefix, const absl::Status& s) {
   return absl::Status(s.code(), absl::StrCat(prefix, s.message()));
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "base/json.h"
 #include "data/tokenizer.h"
 #include "nn/gpt.h"
@@ -32,6 +33,9 @@ absl::Status SaveModelFolder(const std::string& dir, const nn::GptModel& model,
 
 // "<prefix><message>" with the status's code.
 absl::Status Prefixed(const std::string& prefix, const absl::Status& s);
+// run.precision: "f32" -> kF32, "bf16" -> kBF16 (mixed precision: the GEMM operands in bf16,
+// autograd/grad_mode.h AutocastGuard); anything else is an error naming the value.
+absl::StatusOr<DType> ParsePrecision(const std::string& name);
 
 // True when `every` > 0 and `step` is a multiple of it.
 inline bool IsDue(int64_t step, int64_t every) { return every > 0 && step % every == 0; }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "tensor/device_memory.h"
+#include "train/common.h"
 #include "train/config_section.h"
 
 namespace kiln::train {
@@ -56,7 +57,7 @@ Json SftConfig::ToJson() const {
               {"stop_after", run.stop_after}, {"save_steps", run.save_steps},
               {"save_every", run.save_every}, {"log_every", run.log_every},
               {"out_dir", run.out_dir},       {"threads", run.threads},
-              {"device", run.device}};
+              {"device", run.device},     {"precision", run.precision}};
   return j;
 }
 
@@ -154,8 +155,12 @@ absl::StatusOr<SftConfig> SftConfig::FromJson(const Json& j, const std::string& 
   r.String("out_dir", &c.run.out_dir);
   r.Int("threads", &c.run.threads, 0, 1024);
   r.String("device", &c.run.device);
+  r.String("precision", &c.run.precision);
   if (auto s = r.Finish(); !s.ok()) return s;
   if (auto d = UsableDevice(c.run.device); !d.ok()) return r.Bad("device", std::string(d.status().message()));
+  if (auto p = ParsePrecision(c.run.precision); !p.ok()) {
+    return r.Bad("precision", std::string(p.status().message()));
+  }
   if (c.run.steps > 0 && c.optim.warmup_steps > c.run.steps) {
     return Section(j, "optim", where, flag_of)
         .Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
@@ -175,6 +180,8 @@ Json SftRunIdentity(const Json& config_json) {
          {"stop_after", "save_steps", "save_every", "log_every", "out_dir", "threads", "device"}) {
       j["run"].erase(k);
     }
+    // f32 is the default: checkpoints written before run.precision existed resume as f32 runs.
+    if (j["run"].contains("precision") && j["run"]["precision"] == "f32") j["run"].erase("precision");
   }
   return j;
 }

@@ -56,6 +56,7 @@ struct SftRunConfig {
   std::string out_dir = "out/sft";
   int64_t threads = 0;               // OpenMP threads; 0: all cores (the bits do not depend)
   std::string device = "cpu";        // cpu, cuda, cuda:N or cuda-sim (may change on resume)
+  std::string precision = "f32";     // f32 or bf16 (mixed precision; docs/mixed_precision.md)
 };
 
 struct SftConfig {

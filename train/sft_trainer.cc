@@ -12,6 +12,7 @@
 #include "base/rng.h"
 #include "io/checkpoint.h"
 #include "nn/model_io.h"
+#include "autograd/grad_mode.h"
 #include "train/common.h"
 
 namespace kiln::train {
@@ -243,7 +244,10 @@ SftStepResult SftTrainer::Step() {
   SftStepResult r;
   r.step = step_ + 1;
   optimizer_->ZeroGrad();
-  r.batch = RunGlobalBatch(*model_, BatchOf(step_), BatchOptions(true));
+  {
+    AutocastGuard autocast(ParsePrecision(config_.run.precision).value());  // checked by FromJson
+    r.batch = RunGlobalBatch(*model_, BatchOf(step_), BatchOptions(true));
+  }
   r.loss = r.batch.loss;
   r.grad_norm = ClipGradients(named_params_, config_.optim.clip);
   r.lr = schedule_->LrAt(step_);
@@ -262,6 +266,7 @@ SftStepResult SftTrainer::Step() {
 double SftTrainer::Evaluate() const {
   if (val_.examples.empty()) return NAN;
   // Token mean over the whole validation set: sum-normalized micro-batches, divided once.
+  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());
   GlobalBatchOptions o = BatchOptions(false);
   o.norm = LossNorm::kSum;
   const int64_t n = static_cast<int64_t>(val_.examples.size());

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "tensor/device_memory.h"
+#include "train/common.h"
 #include "train/config_section.h"
 
 namespace kiln::train {
@@ -93,7 +94,8 @@ Json TrainConfig::ToJson() const {
               {"threads", run.threads},
               {"seed", run.seed},
               {"log_internals", run.log_internals},
-              {"device", run.device}};
+              {"device", run.device},
+              {"precision", run.precision}};
   return j;
 }
 
@@ -153,8 +155,12 @@ absl::StatusOr<TrainConfig> TrainConfig::FromJson(
   r.Int("seed", &c.run.seed, 0);
   r.Bool("log_internals", &c.run.log_internals);
   r.String("device", &c.run.device);
+  r.String("precision", &c.run.precision);
   if (auto s = r.Finish(); !s.ok()) return s;
   if (auto d = UsableDevice(c.run.device); !d.ok()) return r.Bad("device", std::string(d.status().message()));
+  if (auto p = ParsePrecision(c.run.precision); !p.ok()) {
+    return r.Bad("precision", std::string(p.status().message()));
+  }
   if (c.optim.warmup_steps > c.run.steps) {
     return Section(j, "optim", where, flag_of).Bad("warmup_steps", absl::StrCat("must be <= run.steps ", c.run.steps, ", got ",
                                               c.optim.warmup_steps));
@@ -233,6 +239,8 @@ Json RunIdentity(const Json& config_json) {
           "log_internals", "device"}) {
       j["run"].erase(k);
     }
+    // f32 is the default: checkpoints written before run.precision existed resume as f32 runs.
+    if (j["run"].contains("precision") && j["run"]["precision"] == "f32") j["run"].erase("precision");
   }
   return j;
 }

@@ -71,6 +71,7 @@ struct RunConfig {
   int64_t seed = 1;     // model initialization
   bool log_internals = false;
   std::string device = "cpu";  // cpu, cuda, cuda:N or cuda-sim (may change on resume)
+  std::string precision = "f32";  // f32 or bf16 (mixed precision; docs/mixed_precision.md)
 };
 
 struct TrainConfig {

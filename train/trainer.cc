@@ -12,6 +12,7 @@
 #include "nn/model_io.h"
 #include "ops/profile.h"
 #include "tensor/device_memory.h"
+#include "autograd/grad_mode.h"
 #include "train/common.h"
 
 namespace kiln::train {
@@ -181,6 +182,7 @@ StepResult Trainer::Step() {
   if (internals) recorder_->Clear();
 
   optimizer_->ZeroGrad();
+  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());  // checked by FromJson
   const double scale = 1.0 / static_cast<double>(r.tokens);
   double loss_sum = 0;
   for (int64_t micro = 0; micro < d.grad_accum; ++micro) {
@@ -223,6 +225,7 @@ StepResult Trainer::Step() {
 double Trainer::Evaluate() const {
   if (val_ == nullptr) return NAN;
   NoGradGuard no_grad;
+  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());
   double sum = 0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < val_->batches_per_epoch(); ++i) {

@@ -226,6 +226,24 @@ INSTANTIATE_TEST_SUITE_P(Sft, SftResumeTest,
                          ::testing::Values(std::make_tuple(true, false),
                                            std::make_tuple(false, true)));
 
+// run.precision bf16 (mixed precision): the same config twice gives the same bits, and the losses
+// are within bf16 rounding of the f32 run's without being equal.
+TEST(SftRunTest, Bf16IsDeterministicAndNearF32) {
+  Fixture f;
+  SftConfig c16 = f.Config(f.dir.path() + "/bf16");
+  c16.run.precision = "bf16";
+  SftConfig c32 = f.Config(f.dir.path() + "/f32");
+  auto a = Make(c16), b = Make(c16), r = Make(c32);
+  ASSERT_TRUE(a && b && r);
+  for (int i = 0; i < 2; ++i) {
+    const SftStepResult x = a->Step(), y = b->Step(), z = r->Step();
+    EXPECT_EQ(std::memcmp(&x.loss, &y.loss, sizeof(double)), 0) << "step " << i + 1;
+    EXPECT_NE(x.loss, z.loss);
+    EXPECT_NEAR(x.loss, z.loss, 1e-2 * z.loss);
+  }
+  EXPECT_EQ(a->Evaluate(), b->Evaluate());
+}
+
 TEST(SftRunTest, ResumeWithAnotherConfigIsRefused) {
   Fixture f;
   SftConfig c = f.Config(f.dir.path() + "/run");
@@ -343,6 +361,11 @@ TEST(SftErrorTest, ConfigFieldsAreCheckedAndUnknownOnesRefused) {
   EXPECT_HAS(err(j), "field 'run.save_steps'");
   EXPECT_HAS(err(Json{{"data", {{"train", "t.jsonl"}}}}), "field 'model': missing");
   EXPECT_HAS(err(Json{{"model", "m"}}), "field 'data.train': missing");
+  j = ok;
+  j["run"] = {{"precision", "fp8"}};
+  EXPECT_HAS(err(j), "field 'run.precision': expected f32 or bf16 (bf16: mixed precision), got 'fp8'");
+  j["run"] = {{"precision", "bf16"}};
+  EXPECT_TRUE(SftConfig::FromJson(j, "cfg.json").ok());
   j = ok;
   j["extra"] = 1;
   EXPECT_HAS(err(j), "unknown field 'extra'");

@@ -453,6 +453,9 @@ TEST(TrainConfigTest, FieldErrorsAreOneLineNamingTheField) {
   EXPECT_EQ(ConfigError(R"({"data": {}})"),
             "cfg.json: field 'data.text': no training data: give text files (data.text, --data) "
             "or token files (data.tokens, --tokens)");
+  EXPECT_EQ(ConfigError("{" + data + R"(, "run": {"precision": "fp16"}})", {{"run.precision", "--precision"}}),
+            "cfg.json: field 'run.precision' (set by --precision): expected f32 or bf16 (bf16: "
+            "mixed precision), got 'fp16'");
   EXPECT_EQ(ConfigError(R"({"dataa": {}})"),
             "cfg.json: unknown field 'dataa' (known: model, data, optim, run)");
 
@@ -531,6 +534,45 @@ TEST(TrainRunTest, ResumeWithAnotherConfigIsRefused) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(std::string(r.status().message()).find("not a training checkpoint"),
             std::string::npos)
+      << r.status();
+}
+
+// bf16 mixed precision (run.precision): exact resume holds as in f32, the losses are within bf16
+// rounding of the f32 run's and not equal to them, and a bf16 checkpoint does not resume as f32.
+TEST(TrainRunTest, Bf16StopAndResumeIsBitwiseAndPrecisionIsPartOfTheRun) {
+  Fixture f;
+  TrainConfig c = Tiny(f.text_path, false, 1, 4);
+  c.run.precision = "bf16";
+  c.run.out_dir = f.dir.path() + "/whole";
+  auto whole = Make(c);
+  ASSERT_TRUE(whole);
+  ASSERT_TRUE(whole->Run({.progress = false}).ok());
+  TrainConfig c2 = c;
+  c2.run.out_dir = f.dir.path() + "/split";
+  c2.run.stop_after = 2;
+  auto part = Make(c2);
+  ASSERT_TRUE(part);
+  ASSERT_TRUE(part->Run({.progress = false}).ok());
+  c2.run.stop_after = 0;
+  auto rest = Trainer::Resume(c2.run.out_dir + "/checkpoint", c2);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  ASSERT_TRUE((*rest)->Run({.progress = false}).ok());
+  std::string which;
+  EXPECT_TRUE(SameTensors((*rest)->model().StateDict(), whole->model().StateDict(), &which))
+      << which;
+
+  TrainConfig f32 = c;
+  f32.run.precision = "f32";
+  f32.run.out_dir = f.dir.path() + "/f32";
+  auto x = Make(f32), y = Make(c);
+  ASSERT_TRUE(x && y);
+  const StepResult a = x->Step(), b = y->Step();
+  EXPECT_NE(a.loss, b.loss);
+  EXPECT_NEAR(b.loss, a.loss, 1e-2 * a.loss);
+
+  auto r = Trainer::Resume(c.run.out_dir + "/checkpoint", f32);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(std::string(r.status().message()).find("run.precision"), std::string::npos)
       << r.status();
 }
 
