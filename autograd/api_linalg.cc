@@ -38,8 +38,9 @@ Tensor Linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias) {
                           autograd::kSaveNone)[0];
 }
 
-Tensor Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& doc_ids,
+Tensor Attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Tensor& doc_ids,
                  double scale) {
+  const Tensor q = AutocastOperand(q_in), k = AutocastOperand(k_in), v = AutocastOperand(v_in);
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   std::vector<Tensor> outs = ops::Attention(q, k, v, doc_ids, scale);
   OpAttrs attrs;

@@ -2,6 +2,7 @@
 // attention kernels (cpu/attention.h). Strides come straight from the tensors, so (B, T, NH, HS)
 // views need no copy.
 #include "cpu/attention.h"
+#include "cpu/bf16_operands.h"
 #include "cpu/kernels.h"
 
 namespace kiln::cpu::KILN_ISA_NS {
@@ -32,7 +33,9 @@ void FillShared(const KernelArgs& args, P* p) {
 }  // namespace
 
 // in: q, k, v, doc (or empty); out: out (B, NH, Tq, HS), lse (B, NH, Tq); fattr[0] scale.
-void Attention(const KernelArgs& args) {
+void Attention(const KernelArgs& args_in) {
+  const Bf16Operands f32(args_in);  // bf16 q / k / v widened (cpu/bf16_operands.h)
+  const KernelArgs& args = f32.args();
   const KArray &o = args.out[0], &lse = args.out[1];
   AttentionParams p;
   FillShared(args, &p);
@@ -43,7 +46,9 @@ void Attention(const KernelArgs& args) {
 }
 
 // in: q, k, v, doc, out, lse, dout; out: dq, dk, dv (contiguous); fattr[0] scale.
-void AttentionBackward(const KernelArgs& args) {
+void AttentionBackward(const KernelArgs& args_in) {
+  const Bf16Operands f32(args_in);
+  const KernelArgs& args = f32.args();
   const KArray &o = args.in[4], &lse = args.in[5], &dout = args.in[6];
   const KArray &dq = args.out[0], &dk = args.out[1], &dv = args.out[2];
   AttentionBackwardParams p;

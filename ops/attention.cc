@@ -31,10 +31,11 @@ Tensor EmptyHeadsLast(const Shape& bhts, DType dtype, Device device) {
                  {0, 2, 1, 3});
 }
 
-void CheckQkv(const Tensor& q, const Tensor& k, const Tensor& v) {
-  CheckFloat(q, "Attention", "q");
-  CheckSameDtype(q, k, "Attention");
-  CheckSameDtype(q, v, "Attention");
+// Returns the dtype of the outputs and gradients: q, k, v are f32 or bf16 (mixed precision; read
+// exactly as f32: the result is f32) or all f64.
+DType CheckQkv(const Tensor& q, const Tensor& k, const Tensor& v) {
+  const DType rt = GemmDtype(q, k, "Attention", "q", "k");
+  GemmDtype(q, v, "Attention", "q", "v");
   KILN_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4)
       << "Attention: expected q (B, NH, Tq, HS) and k, v (B, NKV, Tk, HS), got shapes "
       << ShapeToString(q.shape()) << ", " << ShapeToString(k.shape()) << ", "
@@ -48,18 +49,19 @@ void CheckQkv(const Tensor& q, const Tensor& k, const Tensor& v) {
       << "Attention: NH=" << q.size(1) << " is not a multiple of NKV=" << k.size(1);
   KILN_CHECK(q.size(2) <= k.size(2))
       << "Attention: more queries (Tq=" << q.size(2) << ") than keys (Tk=" << k.size(2) << ")";
+  return rt;
 }
 
 }  // namespace
 
 std::vector<Tensor> Attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                               const Tensor& doc_in, double scale) {
-  CheckQkv(q_in, k_in, v_in);
+  const DType rt = CheckQkv(q_in, k_in, v_in);
   Tensor q = LastDimContiguous(q_in), k = LastDimContiguous(k_in), v = LastDimContiguous(v_in);
   Tensor doc = DocIds(doc_in, q.size(0), k.size(2));
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor out = EmptyHeadsLast(q.shape(), q.dtype(), q.device());
-  Tensor lse = Tensor::Empty({q.size(0), q.size(1), q.size(2)}, q.dtype(), q.device());
+  Tensor out = EmptyHeadsLast(q.shape(), rt, q.device());
+  Tensor lse = Tensor::Empty({q.size(0), q.size(1), q.size(2)}, rt, q.device());
   if (out.numel() == 0) return {out, lse};
   KernelArgs args;
   args.in[0] = ToKArray(q);
@@ -78,18 +80,22 @@ std::vector<Tensor> Attention(const Tensor& q_in, const Tensor& k_in, const Tens
 std::vector<Tensor> AttentionBackward(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in,
                                       const Tensor& doc_in, const Tensor& out, const Tensor& lse,
                                       const Tensor& grad_out, double scale) {
-  CheckQkv(q_in, k_in, v_in);
+  const DType rt = CheckQkv(q_in, k_in, v_in);
   KILN_CHECK(grad_out.shape() == q_in.shape())
       << "AttentionBackward: grad_out " << ShapeToString(grad_out.shape())
       << " does not match the output shape " << ShapeToString(q_in.shape());
+  for (const Tensor* t : {&out, &lse, &grad_out}) {
+    KILN_CHECK(t->dtype() == rt) << "AttentionBackward: expected out, lse and grad_out of dtype "
+                                 << DTypeName(rt) << ", got " << DTypeName(t->dtype());
+  }
   Tensor q = LastDimContiguous(q_in), k = LastDimContiguous(k_in), v = LastDimContiguous(v_in);
   Tensor doc = DocIds(doc_in, q.size(0), k.size(2));
   Tensor o = LastDimContiguous(out), go = LastDimContiguous(grad_out);
   Tensor l = Contiguous(lse);
   if (scale <= 0) scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  Tensor dq = EmptyHeadsLast(q.shape(), q.dtype(), q.device());
-  Tensor dk = EmptyHeadsLast(k.shape(), k.dtype(), k.device());
-  Tensor dv = EmptyHeadsLast(v.shape(), v.dtype(), v.device());
+  Tensor dq = EmptyHeadsLast(q.shape(), rt, q.device());
+  Tensor dk = EmptyHeadsLast(k.shape(), rt, k.device());
+  Tensor dv = EmptyHeadsLast(v.shape(), rt, v.device());
   if (q.numel() == 0 || k.numel() == 0) {
     dq.Fill_(0);
     dk.Fill_(0);

@@ -150,6 +150,26 @@ TEST(AutocastTest, MatmulAndLinearCrossEntropyCastUnderAutocastOnly) {
   EXPECT_EQ(Gelu(h).dtype(), DType::kF32);
 }
 
+TEST(AutocastTest, AttentionReadsBf16QkvExactly) {
+  Tensor q = Randn({2, 4, 7, 16}, 31), k = Randn({2, 2, 7, 16}, 32), v = Randn({2, 2, 7, 16}, 33);
+  for (Tensor* p : {&q, &k, &v}) p->set_requires_grad(true);
+  Tensor y;
+  {
+    AutocastGuard autocast(DType::kBF16);
+    y = Attention(q, k, v, Tensor());
+  }
+  ASSERT_EQ(y.dtype(), DType::kF32);
+  const auto want = ops::Attention(F32(Bf16(q)), F32(Bf16(k)), F32(Bf16(v)), Tensor(), 0.25);
+  EXPECT_TRUE(SameBits(y, want[0]));
+  const Tensor g = Randn(y.shape(), 34);
+  Backward(y, g);
+  const auto gw = ops::AttentionBackward(F32(Bf16(q)), F32(Bf16(k)), F32(Bf16(v)), Tensor(),
+                                         want[0], want[1], g, 0.25);
+  EXPECT_TRUE(SameBits(q.grad(), gw[0]));
+  EXPECT_TRUE(SameBits(k.grad(), gw[1]));
+  EXPECT_TRUE(SameBits(v.grad(), gw[2]));
+}
+
 TEST(AutocastTest, BadDtypes) {
   std::string m = ErrorOf([] { SetAutocastDtype(DType::kF16); });
   EXPECT_HAS(m, "autocast: the GEMM operand dtype must be f32 (off) or bf16, got f16");
