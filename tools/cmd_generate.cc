@@ -127,7 +127,8 @@ uint64_t DeriveSeed(uint64_t seed, uint64_t i) {
 }  // namespace
 
 int RunGenerate(const std::vector<std::string>& raw_args) {
-  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu";
+  std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu",
+      cuda_gemm;
   int64_t max_new = 64, top_k = 0, seed = 1, num_samples = 1, threads = 0;
   double temperature = 1.0, top_p = 1.0;
   bool quiet = false;
@@ -152,6 +153,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   flags.Int("threads", &threads, "threads (0 = all cores); results do not depend on it");
   flags.String("device", &device_name, "cpu, cuda, cuda:N or cuda-sim (the CUDA kernels run on "
                                        "the CPU through kiln's interpreter)");
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   flags.String("out", &out, "JSONL file of completions to write (also -o)");
   flags.Bool("quiet", &quiet, "do not print the completions");
   std::vector<std::string> args;
@@ -177,6 +179,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
   const auto device = UsableDevice(device_name);
   if (!device.ok()) return Usage(absl::StrCat("--device: ", device.status().message()));
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
 
   std::vector<Prompt> prompts;
   if (!prompts_file.empty()) {

@@ -97,7 +97,10 @@ int RunSft(const std::vector<std::string>& args) {
   flags.String("out", &out, "output folder (run.out_dir; also -o)");
   flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.String("device", &device, "cpu, cuda, cuda:N or cuda-sim (run.device)");
+  std::string cuda_gemm;
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
   }

@@ -27,7 +27,8 @@ std::vector<std::string> SplitList(const std::string& s) {
 }  // namespace
 
 int RunTrain(const std::vector<std::string>& args) {
-  std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out, device;
+  std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out, device,
+      cuda_gemm;
   int64_t seq_len = 0, batch_size = 0, grad_accum = 0, val_batches = 0, steps = 0, stop_after = 0,
           eval_every = 0, save_every = 0, log_every = 0, threads = 0, seed = 0, warmup_steps = 0;
   double lr = 0, min_lr = 0, clip = 0, weight_decay = 0;
@@ -66,8 +67,10 @@ int RunTrain(const std::vector<std::string>& args) {
   flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.String("device", &device, "cpu, cuda, cuda:N or cuda-sim (run.device; cuda-sim runs the "
                                   "CUDA kernels on the CPU through kiln's interpreter)");
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   flags.Int("seed", &seed, "seed of the initialization and of the shuffle order");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
   }
