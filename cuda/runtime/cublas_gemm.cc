@@ -65,12 +65,12 @@ int Int(int64_t v, const char* what) {
 // Runs `one` on each matrix when B is shared by a batch (stride_b 0), else once.
 template <typename F>
 void ForEachSharedB(const GemmOperands& g, F one) {
-  if (g.batch <= 1 || g.stride_b != 0) return one(g);
-  for (int64_t i = 0; i < g.batch; ++i) {
+  if (g.shape.batch <= 1 || g.shape.stride_b != 0) return one(g);
+  for (int64_t i = 0; i < g.shape.batch; ++i) {
     GemmOperands s = g;
-    s.batch = 1;
-    s.a = g.a + i * g.stride_a;
-    s.c = g.c + i * g.stride_c;
+    s.shape.batch = 1;
+    s.a = g.a + i * g.shape.stride_a;
+    s.c = g.c + i * g.shape.stride_c;
     one(s);
   }
 }
@@ -78,18 +78,20 @@ void ForEachSharedB(const GemmOperands& g, F one) {
 // C[i] = bias broadcast over the rows of every matrix (the cublasSgemm path adds the product with
 // beta 1), with kiln's strided copy kernel.
 void CopyBiasIntoC(const GemmOperands& g, CUstream_st* stream) {
-  const int64_t sizes[3] = {g.batch, g.m, g.n};
-  const int64_t dst_strides[3] = {g.stride_c, g.n, 1};
+  const GemmShape& s = g.shape;
+  const int64_t sizes[3] = {s.batch, s.m, s.n};
+  const int64_t dst_strides[3] = {s.stride_c, s.n, 1};
   const int64_t src_strides[3] = {0, 0, 1};
   StridedCopy(g.c, dst_strides, g.bias, src_strides, sizes, 3, sizeof(float), stream);
 }
 
 void Sgemm(BlasDevice& d, const GemmOperands& g) {
-  const ColumnMajorGemm p = PlanColumnMajor(g.m, g.n, g.k, g.trans_a, g.trans_b);
+  const GemmShape& s = g.shape;
+  const ColumnMajorGemm p = PlanColumnMajor(s.m, s.n, s.k, s.trans_a, s.trans_b);
   const float one = 1.0f, beta = g.bias != nullptr ? 1.0f : 0.0f;
   const cublasOperation_t t1 = p.trans_first ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t t2 = p.trans_second ? CUBLAS_OP_T : CUBLAS_OP_N;
-  if (g.batch == 1) {
+  if (s.batch == 1) {
     BlasCheck(cublasSgemm(d.blas, t1, t2, Int(p.m, "n"), Int(p.n, "m"), Int(p.k, "k"), &one, g.b,
                           Int(p.ld_first, "ld"), g.a, Int(p.ld_second, "ld"), &beta, g.c,
                           Int(p.ld_c, "ld")),
@@ -97,9 +99,9 @@ void Sgemm(BlasDevice& d, const GemmOperands& g) {
     return;
   }
   BlasCheck(cublasSgemmStridedBatched(d.blas, t1, t2, Int(p.m, "n"), Int(p.n, "m"), Int(p.k, "k"),
-                                      &one, g.b, Int(p.ld_first, "ld"), g.stride_b, g.a,
-                                      Int(p.ld_second, "ld"), g.stride_a, &beta, g.c,
-                                      Int(p.ld_c, "ld"), g.stride_c, Int(g.batch, "batch")),
+                                      &one, g.b, Int(p.ld_first, "ld"), s.stride_b, g.a,
+                                      Int(p.ld_second, "ld"), s.stride_a, &beta, g.c,
+                                      Int(p.ld_c, "ld"), s.stride_c, Int(s.batch, "batch")),
             "cublasSgemmStridedBatched");
 }
 
@@ -134,7 +136,8 @@ void SetPref(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t 
 }
 
 void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream) {
-  const ColumnMajorGemm p = PlanColumnMajor(g.m, g.n, g.k, g.trans_a, g.trans_b);
+  const GemmShape& s = g.shape;
+  const ColumnMajorGemm p = PlanColumnMajor(s.m, s.n, s.k, s.trans_a, s.trans_b);
   LtCall call;
   BlasCheck(cublasLtMatmulDescCreate(&call.op, CUBLAS_COMPUTE_32F, CUDA_R_32F),
             "cublasLtMatmulDescCreate");
@@ -153,10 +156,10 @@ void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream) {
   layout(&call.first, p.first_rows, p.first_cols, p.ld_first);
   layout(&call.second, p.second_rows, p.second_cols, p.ld_second);
   layout(&call.c, p.m, p.n, p.ld_c);
-  if (g.batch > 1) {
-    const int32_t count = Int(g.batch, "batch");
+  if (s.batch > 1) {
+    const int32_t count = Int(s.batch, "batch");
     const std::pair<cublasLtMatrixLayout_t, int64_t> strided[] = {
-        {call.first, g.stride_b}, {call.second, g.stride_a}, {call.c, g.stride_c}};
+        {call.first, s.stride_b}, {call.second, s.stride_a}, {call.c, s.stride_c}};
     for (const auto& [l, stride] : strided) {
       SetLayout(l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, count);
       SetLayout(l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, stride);
@@ -175,8 +178,8 @@ void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream) {
   BlasCheck(cublasLtMatmulAlgoGetHeuristic(d.lt, call.op, call.first, call.second, call.c, call.c,
                                            call.pref, 1, &heuristic, &found),
             "cublasLtMatmulAlgoGetHeuristic");
-  KILN_CHECK(found > 0) << "cublasLt has no algorithm for the GEMM (m " << g.m << ", n " << g.n
-                        << ", k " << g.k << ", batch " << g.batch << ")";
+  KILN_CHECK(found > 0) << "cublasLt has no algorithm for the GEMM (m " << s.m << ", n " << s.n
+                        << ", k " << s.k << ", batch " << s.batch << ")";
   const float one = 1.0f, zero = 0.0f;
   BlasCheck(cublasLtMatmul(d.lt, call.op, &one, g.b, call.first, g.a, call.second, &zero, g.c,
                            call.c, g.c, call.c, &heuristic.algo, d.workspace, kWorkspaceBytes,

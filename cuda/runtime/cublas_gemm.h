@@ -8,23 +8,21 @@
 
 #include <cstdint>
 
+#include "cuda/runtime/gemm_plan.h"
 #include "tensor/device.h"
 
 struct CUstream_st;
 
 namespace kiln::cuda {
 
-// C[i] (m, n) = op(A[i]) op(B[i]) (+ bias (n) on every row) for i < batch, row-major, dense f32
-// device arrays (cuda/runtime/gemm_plan.h has the layouts). stride_*: elements from one matrix to
-// the next; stride_b 0 shares one B among the batch.
+// The GEMMs of `shape` (cuda/runtime/gemm_plan.h) over dense f32 device arrays, plus bias (n) on
+// every row of every C when not null.
 struct GemmOperands {
   float* c = nullptr;
   const float* a = nullptr;
   const float* b = nullptr;
   const float* bias = nullptr;
-  int64_t batch = 1, m = 0, n = 0, k = 0;
-  bool trans_a = false, trans_b = false;
-  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+  GemmShape shape;
 };
 
 // cublasSgemm / cublasSgemmStridedBatched (beta 1 after the bias is copied into C).

@@ -71,17 +71,12 @@ void RunBlas(CudaGemm g, const GemmOperands& op) {
   }
 }
 
-// Matmul's slots as RunMatmul's. A batch with one shared, untransposed-a B is one GEMM over all
-// rows; a batched B is one strided-batched call.
+// Matmul's slots as RunMatmul's (cuda/runtime/gemm_plan.h: MatmulShape).
 void RunMatmulSwitch(const KernelArgs& args) {
   const KArray &a = args.in[0], &b = args.in[1], &c = args.out[0];
-  const bool ta = args.iattr[0] != 0, tb = args.iattr[1] != 0;
-  const int nb = static_cast<int>(args.iattr[2]);
-  const int64_t m = c.sizes[c.ndim - 2], n = c.sizes[c.ndim - 1];
-  const int64_t k = ta ? a.sizes[a.ndim - 2] : a.sizes[a.ndim - 1];
-  int64_t batch = 1;
-  for (int d = 0; d < nb; ++d) batch *= c.sizes[d];
-  const CudaGemm g = Selected(args, batch * m * n, k);
+  const GemmShape shape = MatmulShape(a, b, c, args.iattr[0] != 0, args.iattr[1] != 0,
+                                      static_cast<int>(args.iattr[2]));
+  const CudaGemm g = Selected(args, shape.batch * shape.m * shape.n, shape.k);
   CountCudaGemmCall(g);
   if (g == CudaGemm::kTiled) return RunMatmul(args);
   Scratch s;
@@ -89,19 +84,7 @@ void RunMatmulSwitch(const KernelArgs& args) {
   op.a = s.In(a);
   op.b = s.In(b);
   op.c = s.Out(c);
-  op.batch = batch;
-  op.m = m;
-  op.n = n;
-  op.k = k;
-  op.trans_a = ta;
-  op.trans_b = tb;
-  op.stride_a = m * k;
-  op.stride_b = b.ndim > 2 ? k * n : 0;
-  op.stride_c = m * n;
-  if (op.stride_b == 0 && !ta) {  // the batch's rows are one (batch * m, k) matrix
-    op.m = batch * m;
-    op.batch = 1;
-  }
+  op.shape = shape;
   RunBlas(g, op);
 }
 
@@ -117,10 +100,13 @@ void RunLinearSwitch(const KernelArgs& args) {
   op.a = s.In(x);
   op.b = s.In(w);
   op.bias = s.In(args.in[2]);
-  op.m = x.sizes[0];
-  op.n = w.sizes[0];
-  op.k = x.sizes[1];
-  op.trans_b = true;
+  op.shape.m = x.sizes[0];
+  op.shape.n = w.sizes[0];
+  op.shape.k = x.sizes[1];
+  op.shape.trans_b = true;
+  op.shape.stride_a = op.shape.m * op.shape.k;
+  op.shape.stride_b = op.shape.n * op.shape.k;
+  op.shape.stride_c = op.shape.m * op.shape.n;
   RunBlas(g, op);
 }
 

@@ -10,7 +10,41 @@
 
 #include <cstdint>
 
+#include "ops/kernel_args.h"
+
 namespace kiln::cuda {
+
+// C[i] (m, n) = op(A[i]) op(B[i]) for i < batch, row-major and dense; stride_*: elements from one
+// matrix to the next (stride_b 0: one B shared by the batch).
+struct GemmShape {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;
+  int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+};
+
+// The GEMMs of a Matmul row (slots of ops/matmul.cc: in[0] a (..., rows, cols), in[1] b batched
+// like a or 2-D, out[0] c (..., M, N); trans_a, trans_b, batch dims), operands made dense. A batch
+// sharing a 2-D b with an untransposed a is one GEMM over all its rows.
+inline GemmShape MatmulShape(const KArray& a, const KArray& b, const KArray& c, bool trans_a,
+                             bool trans_b, int batch_dims) {
+  GemmShape g;
+  g.m = c.sizes[c.ndim - 2];
+  g.n = c.sizes[c.ndim - 1];
+  g.k = trans_a ? a.sizes[a.ndim - 2] : a.sizes[a.ndim - 1];
+  for (int d = 0; d < batch_dims; ++d) g.batch *= c.sizes[d];
+  g.trans_a = trans_a;
+  g.trans_b = trans_b;
+  g.stride_a = g.m * g.k;
+  g.stride_b = b.ndim > 2 ? g.k * g.n : 0;
+  g.stride_c = g.m * g.n;
+  if (g.stride_b == 0 && !trans_a) {  // the batch's rows are one (batch * m, k) matrix
+    g.m *= g.batch;
+    g.batch = 1;
+    g.stride_a = g.m * g.k;
+    g.stride_c = g.m * g.n;
+  }
+  return g;
+}
 
 struct ColumnMajorGemm {
   // The BLAS call gemm(trans_first, trans_second, m, n, k, first, ld_first, second, ld_second,
