@@ -8,6 +8,7 @@
 //
 //   train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5
 //   train_step_bench --device cuda-sim --model tiny --batch 2 --seq 16 --steps 1   (dry run)
+//   train_step_bench --device cuda --cuda-gemm cublaslt ...   (the GEMM switch, cuda/gemm_select.h)
 //
 // f32 only: bf16 mixed precision is not built yet (docs/cuda.md).
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "autograd/api.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
+#include "cuda/gemm_select.h"
 #include "nn/gpt.h"
 #include "optim/adamw.h"
 #include "tensor/device_memory.h"
@@ -28,7 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string device = "cuda", model = "gpt2";
+  std::string device = "cuda", model = "gpt2", cuda_gemm;
   int64_t batch = 8, seq = 1024, steps = 5;
   int threads = 0;
 };
@@ -36,7 +38,8 @@ struct Args {
 [[noreturn]] void Usage(const std::string& why) {
   std::fprintf(stderr,
                "train_step_bench: %s\nusage: train_step_bench [--device cpu|cuda|cuda:N|cuda-sim] "
-               "[--model gpt2|small|tiny] [--batch N] [--seq T] [--steps N] [--threads N]\n",
+               "[--model gpt2|small|tiny] [--batch N] [--seq T] [--steps N] [--threads N] "
+               "[--cuda-gemm tiled|cublas|cublaslt]\n",
                why.c_str());
   std::exit(2);
 }
@@ -60,6 +63,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--seq") a.seq = PositiveInt(k, v);
     else if (k == "--steps") a.steps = PositiveInt(k, v);
     else if (k == "--threads") a.threads = static_cast<int>(PositiveInt(k, v));
+    else if (k == "--cuda-gemm") a.cuda_gemm = v;
     else Usage("unknown flag " + k);
   }
   return a;
@@ -86,6 +90,9 @@ int main(int argc, char** argv) {
   if (auto parsed = kiln::ParseDevice(a.device); !parsed.ok()) {
     Usage(std::string(parsed.status().message()));
   }
+  const absl::Status gemm = a.cuda_gemm.empty() ? kiln::CudaGemmFromEnv()
+                                                : kiln::SetCudaGemm(a.cuda_gemm);
+  if (!gemm.ok()) Usage("--cuda-gemm: " + std::string(gemm.message()));
   auto device = kiln::UsableDevice(a.device);
   if (!device.ok()) {
     std::printf("train_step_bench: device %s is not usable here (%s): nothing measured\n",
@@ -119,10 +126,12 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"impl\": \"kiln\", \"device\": \"%s\", \"model\": \"%s\", \"dtype\": \"f32\", "
       "\"params\": %lld, \"batch\": %lld, \"seq\": %lld, \"tokens_per_s\": %.1f, "
-      "\"step_ms\": %.2f, \"loss\": %.6f, \"device_peak_mib\": %.1f}\n",
+      "\"step_ms\": %.2f, \"loss\": %.6f, \"device_peak_mib\": %.1f, \"cuda_gemm\": \"%s\"}\n",
       device->ToString().c_str(), a.model.c_str(), static_cast<long long>(model.NumParameters()),
       static_cast<long long>(a.batch), static_cast<long long>(a.seq), tokens / secs,
       1e3 * secs / static_cast<double>(a.steps), loss,
-      static_cast<double>(mem.peak_in_use_bytes) / (1 << 20));
+      static_cast<double>(mem.peak_in_use_bytes) / (1 << 20),
+      device->type == kiln::Device::kCUDA ? kiln::CudaGemmName(kiln::ActiveCudaGemm())
+                                          : "none (not a cuda device)");
   return 0;
 }

@@ -50,6 +50,9 @@ echo "cuda_bench exit ${PIPESTATUS[0]}"
 echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 (train_step_bench) vs PyTorch f32 and bf16"
 timeout 240 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
   2>&1 | tee "$out/train_step_kiln.log"
+echo "== the same kiln step with cuBLASLt GEMMs (--cuda-gemm cublaslt: FP32, TF32 off)"
+timeout 240 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
+  --cuda-gemm cublaslt 2>&1 | tee -a "$out/train_step_kiln.log"
 for flag in "" --bf16; do
   timeout 120 python3 bench/torch_lm.py --device cuda --model gpt2 --mode train --batch 8 \
     --seq 1024 --steps 5 $flag 2>&1 | tee -a "$out/train_step_torch.log"
