@@ -34,14 +34,26 @@ const char* CudaGemmName(CudaGemm g) {
   return "?";
 }
 
-absl::Status SetCudaGemm(CudaGemm g) {
+namespace {
+
+// OK where this build can run `g`; cublas / cublaslt need CUDA.
+absl::Status Available(CudaGemm g) {
 #if !KILN_HAVE_CUDA
   if (g != CudaGemm::kTiled) {
     return absl::FailedPreconditionError(
         absl::StrCat("CUDA GEMM '", CudaGemmName(g),
                      "' is not available: kiln was built without CUDA (KILN_CUDA=OFF)"));
   }
+#else
+  (void)g;
 #endif
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SetCudaGemm(CudaGemm g) {
+  if (absl::Status s = Available(g); !s.ok()) return s;
   g_gemm.store(static_cast<int>(g));
   return absl::OkStatus();
 }
@@ -55,23 +67,12 @@ absl::Status SetCudaGemm(absl::string_view name) {
 absl::Status CudaGemmFromEnv() {
   if (g_gemm.load() >= 0) return absl::OkStatus();
   const char* e = std::getenv("KILN_CUDA_GEMM");
-  CudaGemm g = CudaGemm::kTiled;
-  if (e != nullptr && *e != '\0') {
-    absl::StatusOr<CudaGemm> parsed = ParseCudaGemm(e);
-    if (!parsed.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("KILN_CUDA_GEMM: ", parsed.status().message()));
-    }
-    g = *parsed;
-  }
-#if !KILN_HAVE_CUDA
-  if (g != CudaGemm::kTiled) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("KILN_CUDA_GEMM: CUDA GEMM '", CudaGemmName(g),
-                     "' is not available: kiln was built without CUDA (KILN_CUDA=OFF)"));
-  }
-#endif
+  absl::StatusOr<CudaGemm> g = CudaGemm::kTiled;
+  if (e != nullptr && *e != '\0') g = ParseCudaGemm(e);
+  absl::Status s = g.ok() ? Available(*g) : g.status();
+  if (!s.ok()) return absl::Status(s.code(), absl::StrCat("KILN_CUDA_GEMM: ", s.message()));
   int unset = -1;  // an explicit SetCudaGemm in between wins
-  g_gemm.compare_exchange_strong(unset, static_cast<int>(g));
+  g_gemm.compare_exchange_strong(unset, static_cast<int>(*g));
   return absl::OkStatus();
 }
 
