@@ -8,6 +8,7 @@
 //
 //   train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 [--precision bf16]
 //   train_step_bench --device cuda-sim --model tiny --batch 2 --seq 16 --steps 1   (dry run)
+//   train_step_bench --device cuda --cuda-gemm cublaslt ...   (the GEMM switch, cuda/gemm_select.h)
 //
 // --precision bf16: mixed precision as `kiln train --precision bf16` (the step under
 // AutocastGuard(kBF16): GEMM operands in bf16, f32 math and master weights;
@@ -22,6 +23,7 @@
 #include "autograd/grad_mode.h"
 #include "base/rng.h"
 #include "base/thread_pool.h"
+#include "cuda/gemm_select.h"
 #include "nn/gpt.h"
 #include "optim/adamw.h"
 #include "tensor/device_memory.h"
@@ -31,7 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string device = "cuda", model = "gpt2", precision = "f32";
+  std::string device = "cuda", model = "gpt2", precision = "f32", cuda_gemm;
   int64_t batch = 8, seq = 1024, steps = 5;
   int threads = 0;
 };
@@ -40,7 +42,7 @@ struct Args {
   std::fprintf(stderr,
                "train_step_bench: %s\nusage: train_step_bench [--device cpu|cuda|cuda:N|cuda-sim] "
                "[--model gpt2|small|tiny] [--batch N] [--seq T] [--steps N] [--threads N] "
-               "[--precision f32|bf16]\n",
+               "[--precision f32|bf16] [--cuda-gemm tiled|cublas|cublaslt]\n",
                why.c_str());
   std::exit(2);
 }
@@ -66,6 +68,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = static_cast<int>(PositiveInt(k, v));
     else if (k == "--precision" && (v == "f32" || v == "bf16")) a.precision = v;
     else if (k == "--precision") Usage("--precision: expected f32 or bf16, got '" + v + "'");
+    else if (k == "--cuda-gemm") a.cuda_gemm = v;
     else Usage("unknown flag " + k);
   }
   return a;
@@ -92,6 +95,9 @@ int main(int argc, char** argv) {
   if (auto parsed = kiln::ParseDevice(a.device); !parsed.ok()) {
     Usage(std::string(parsed.status().message()));
   }
+  const absl::Status gemm = a.cuda_gemm.empty() ? kiln::CudaGemmFromEnv()
+                                                : kiln::SetCudaGemm(a.cuda_gemm);
+  if (!gemm.ok()) Usage("--cuda-gemm: " + std::string(gemm.message()));
   auto device = kiln::UsableDevice(a.device);
   if (!device.ok()) {
     std::printf("train_step_bench: device %s is not usable here (%s): nothing measured\n",
@@ -129,10 +135,13 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"impl\": \"kiln\", \"device\": \"%s\", \"model\": \"%s\", \"dtype\": \"%s\", "
       "\"params\": %lld, \"batch\": %lld, \"seq\": %lld, \"tokens_per_s\": %.1f, "
-      "\"step_ms\": %.2f, \"loss\": %.6f, \"device_peak_mib\": %.1f}\n",
-      device->ToString().c_str(), a.model.c_str(), a.precision.c_str(), static_cast<long long>(model.NumParameters()),
+      "\"step_ms\": %.2f, \"loss\": %.6f, \"device_peak_mib\": %.1f, \"cuda_gemm\": \"%s\"}\n",
+      device->ToString().c_str(), a.model.c_str(), a.precision.c_str(),
+      static_cast<long long>(model.NumParameters()),
       static_cast<long long>(a.batch), static_cast<long long>(a.seq), tokens / secs,
       1e3 * secs / static_cast<double>(a.steps), loss,
-      static_cast<double>(mem.peak_in_use_bytes) / (1 << 20));
+      static_cast<double>(mem.peak_in_use_bytes) / (1 << 20),
+      device->type == kiln::Device::kCUDA ? kiln::CudaGemmName(kiln::ActiveCudaGemm())
+                                          : "none (not a cuda device)");
   return 0;
 }

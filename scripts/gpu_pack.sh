@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${KILN_GPU_BUILD:-build/release}
-bins=(cuda_device_test cuda_interp_test cuda_train_step_test cuda_bench train_step_bench)
+bins=(cuda_device_test cuda_runtime_device_test cuda_interp_test cuda_train_step_test cuda_bench
+      train_step_bench)
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_BENCH=ON >/dev/null
 cmake --build "$dir" -j "$(nproc)" $(printf -- '--target %s ' "${bins[@]}") >&2
 rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib

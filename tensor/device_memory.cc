@@ -3,6 +3,9 @@
 #include "tensor/device_memory.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -12,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "tensor/red_zone.h"
 
 #if KILN_CUDA_RUNTIME
 #include <cuda_runtime_api.h>
@@ -39,15 +43,76 @@ void Check(cudaError_t e, const char* what) {
 // while a kernel still reads it is handed out only to work queued after that kernel (the argument
 // PyTorch's allocator makes per stream). When cudaMalloc fails, the cache is released and the
 // request tried once more. In sanitizer builds blocks are exact-size and never reused.
+//
+// Red zones (on in sanitizer builds; KILN_CUDA_REDZONE=1 / 0 in any build): every block carries
+// guard bytes before and after the caller's bytes (tensor/red_zone.h), painted with
+// cudaMemsetAsync on the stream when the block is handed out and copied back and checked when it
+// is freed. Frees run in destructors (Storage), so a damaged guard cannot throw: it prints one
+// line naming the device, the block's size, the side and the first bad byte, and aborts (as
+// AddressSanitizer does).
 class CudaDeviceMemory : public Allocator {
  public:
-  explicit CudaDeviceMemory(int index) : index_(index) {
+  explicit CudaDeviceMemory(int index) : index_(index), red_zones_(RedZonesSetting()) {
     Check(cudaSetDevice(index_), "cudaSetDevice");
     Check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
   }
 
   void* Allocate(int64_t nbytes) override {
-    const int64_t size = kSanitize ? std::max<int64_t>(nbytes, 1) : AllocationClassSize(nbytes);
+    const int64_t size = BlockBytes(nbytes);
+    void* p = AllocateBlock(nbytes, size);
+    if (!red_zones_) return p;
+    const RedZoneLayout l = RedZoneLayoutFor(nbytes, kSanitize);
+    char* base = static_cast<char*>(p);
+    Check(cudaMemsetAsync(base, kRedZoneByte, static_cast<size_t>(l.user_offset), stream_),
+          "cudaMemsetAsync (red zone)");
+    Check(cudaMemsetAsync(base + l.after_offset, kRedZoneByte, static_cast<size_t>(l.after_bytes),
+                          stream_),
+          "cudaMemsetAsync (red zone)");
+    return base + l.user_offset;
+  }
+
+  void Free(void* ptr, int64_t nbytes) override {
+    const int64_t size = BlockBytes(nbytes);
+    if (red_zones_) ptr = CheckRedZonesOrDie(ptr, nbytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.in_use_bytes -= size;
+    if (kSanitize) {
+      cudaStreamSynchronize(stream_);
+      cudaFree(ptr);
+      return;
+    }
+    free_[size].push_back(ptr);
+    stats_.cached_bytes += size;
+  }
+
+  bool red_zones() const { return red_zones_; }
+  cudaStream_t stream() const { return stream_; }
+  int index() const { return index_; }
+
+  AllocatorStats Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReleaseLocked();
+  }
+
+ private:
+  static bool RedZonesSetting() {
+    const absl::StatusOr<bool> on = RedZonesFromEnv(std::getenv("KILN_CUDA_REDZONE"), kSanitize);
+    KILN_CHECK(on.ok()) << on.status().message();
+    return *on;
+  }
+
+  // The bytes a request takes from cudaMalloc (the free lists' key).
+  int64_t BlockBytes(int64_t nbytes) const {
+    if (red_zones_) return RedZoneLayoutFor(nbytes, kSanitize).block_bytes;
+    return kSanitize ? std::max<int64_t>(nbytes, 1) : AllocationClassSize(nbytes);
+  }
+
+  // A block of `size` bytes: from the free list of its size class, else cudaMalloc.
+  void* AllocateBlock(int64_t nbytes, int64_t size) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!kSanitize) {
       auto it = free_.find(size);
@@ -74,32 +139,40 @@ class CudaDeviceMemory : public Allocator {
     return p;
   }
 
-  void Free(void* ptr, int64_t nbytes) override {
-    const int64_t size = kSanitize ? std::max<int64_t>(nbytes, 1) : AllocationClassSize(nbytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.in_use_bytes -= size;
-    if (kSanitize) {
-      cudaStreamSynchronize(stream_);
-      cudaFree(ptr);
-      return;
+  // Copies the guards of the block at `ptr` back (after all queued work), checks them and returns
+  // the block's start; a damaged guard aborts with one line. When the copies themselves fail (a
+  // kernel already broke the context; that error surfaces at the next checked call) the check is
+  // skipped with a warning printed once.
+  void* CheckRedZonesOrDie(void* ptr, int64_t nbytes) {
+    const RedZoneLayout l = RedZoneLayoutFor(nbytes, kSanitize);
+    char* base = static_cast<char*>(ptr) - l.user_offset;
+    std::vector<uint8_t> before(static_cast<size_t>(l.user_offset));
+    std::vector<uint8_t> after(static_cast<size_t>(l.after_bytes));
+    cudaError_t e = cudaMemcpyAsync(before.data(), base, before.size(), cudaMemcpyDeviceToHost,
+                                    stream_);
+    if (e == cudaSuccess) {
+      e = cudaMemcpyAsync(after.data(), base + l.after_offset, after.size(),
+                          cudaMemcpyDeviceToHost, stream_);
     }
-    free_[size].push_back(ptr);
-    stats_.cached_bytes += size;
+    if (e == cudaSuccess) e = cudaStreamSynchronize(stream_);
+    if (e != cudaSuccess) {
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true)) {
+        std::fprintf(stderr, "kiln: warning: cuda:%d: red zones not checked: %s: %s\n", index_,
+                     cudaGetErrorName(e), cudaGetErrorString(e));
+      }
+      return base;
+    }
+    const std::string damage =
+        CheckRedZones(l, before.data(), after.data(), absl::StrCat("cuda:", index_));
+    if (!damage.empty()) {
+      std::fprintf(stderr, "kiln: fatal: %s\n", damage.c_str());
+      std::fflush(stderr);
+      std::abort();
+    }
+    return base;
   }
 
-  cudaStream_t stream() const { return stream_; }
-  int index() const { return index_; }
-
-  AllocatorStats Stats() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
-  }
-  void Release() {
-    std::lock_guard<std::mutex> lock(mu_);
-    ReleaseLocked();
-  }
-
- private:
   void ReleaseLocked() {
     cudaStreamSynchronize(stream_);  // no queued kernel may still read a block we give back
     for (auto& [size, list] : free_) {
@@ -116,6 +189,7 @@ class CudaDeviceMemory : public Allocator {
   }
 
   const int index_;
+  const bool red_zones_;
   cudaStream_t stream_ = nullptr;
   std::mutex mu_;
   std::unordered_map<int64_t, std::vector<void*>> free_;
@@ -238,6 +312,15 @@ AllocatorStats DeviceAllocatorStats(Device d) {
   if (IsHostMemory(d)) return CpuAllocatorStats();
 #if KILN_CUDA_RUNTIME
   return Cuda(d)->Stats();
+#else
+  NoCuda(d);
+#endif
+}
+
+bool DeviceRedZones(Device d) {
+  if (IsHostMemory(d)) return false;
+#if KILN_CUDA_RUNTIME
+  return Cuda(d)->red_zones();
 #else
   NoCuda(d);
 #endif

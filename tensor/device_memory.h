@@ -39,6 +39,10 @@ int CudaDeviceCount(std::string* why);
 // Statistics of a CUDA device's caching allocator (zeros elsewhere), and releasing its cache.
 AllocatorStats DeviceAllocatorStats(Device d);
 void ReleaseDeviceAllocatorCache(Device d);
+// Whether a CUDA device's blocks carry red zones (tensor/red_zone.h: on in sanitizer builds,
+// KILN_CUDA_REDZONE=1 / 0 in any build; read when the device is first used); false for host
+// devices (their sanitizer builds get AddressSanitizer's own red zones instead).
+bool DeviceRedZones(Device d);
 
 // "cpu", "cuda", "cuda:N", "cuda-sim" -> Device; anything else is an error naming the value.
 // Parsing does not check that the device exists (UsableDevice does).

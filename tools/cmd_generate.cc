@@ -129,7 +129,7 @@ uint64_t DeriveSeed(uint64_t seed, uint64_t i) {
 
 int RunGenerate(const std::vector<std::string>& raw_args) {
   std::string model_dir, prompts_file, tokenizer_spec, stop, out, prompt_help, device_name = "cpu",
-                                  precision = "f32";
+                                  precision = "f32", cuda_gemm;
   int64_t max_new = 64, top_k = 0, seed = 1, num_samples = 1, threads = 0;
   double temperature = 1.0, top_p = 1.0;
   bool quiet = false;
@@ -156,6 +156,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
                                        "the CPU through kiln's interpreter)");
   flags.String("precision", &precision, "f32 or bf16 (mixed precision, as the model was trained "
                                         "with `--precision bf16`: the GEMM operands in bf16)");
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   flags.String("out", &out, "JSONL file of completions to write (also -o)");
   flags.Bool("quiet", &quiet, "do not print the completions");
   std::vector<std::string> args;
@@ -185,6 +186,7 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
     return Usage(absl::StrCat("--precision: expected f32 or bf16, got '", precision, "'"));
   }
   AutocastGuard autocast(precision == "bf16" ? DType::kBF16 : DType::kF32);
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
 
   std::vector<Prompt> prompts;
   if (!prompts_file.empty()) {

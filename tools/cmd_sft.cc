@@ -98,7 +98,10 @@ int RunSft(const std::vector<std::string>& args) {
   flags.Int("threads", &threads, "threads (0: all cores; the bits do not depend on it)");
   flags.String("device", &device, "cpu, cuda, cuda:N or cuda-sim (run.device)");
   flags.String("precision", &precision, "f32 or bf16 (run.precision; bf16: mixed precision)");
+  std::string cuda_gemm;
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
   }

@@ -28,7 +28,7 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 int RunTrain(const std::vector<std::string>& args) {
   std::string config_path, resume, model, text, tokens, tokenizer, optimizer, schedule, out, device,
-      precision;
+      precision, cuda_gemm;
   int64_t seq_len = 0, batch_size = 0, grad_accum = 0, val_batches = 0, steps = 0, stop_after = 0,
           eval_every = 0, save_every = 0, log_every = 0, threads = 0, seed = 0, warmup_steps = 0;
   double lr = 0, min_lr = 0, clip = 0, weight_decay = 0;
@@ -69,8 +69,10 @@ int RunTrain(const std::vector<std::string>& args) {
                                   "CUDA kernels on the CPU through kiln's interpreter)");
   flags.String("precision", &precision, "f32 or bf16 (run.precision; bf16: mixed precision, the "
                                         "GEMM operands in bf16 with f32 math and master weights)");
+  flags.String("cuda_gemm", &cuda_gemm, kCudaGemmHelp);
   flags.Int("seed", &seed, "seed of the initialization and of the shuffle order");
   if (int rc = ParseOrExit(flags, ExpandShort(args)); rc >= 0) return rc;
+  if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
   if (!flags.positional().empty()) {
     return Usage("unexpected argument '" + flags.positional()[0] + "' (flags start with --)");
   }

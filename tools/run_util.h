@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "cuda/gemm_select.h"
 #include "tools/command.h"
 #include "tools/flags.h"
 
@@ -41,6 +42,18 @@ inline int Usage(const std::string& message) {
 inline int Fail(const absl::Status& s) {
   std::fprintf(stderr, "kiln: error: %s\n", std::string(s.message()).c_str());
   return kExitError;
+}
+
+// The --cuda-gemm flag of train / sft / generate (cuda/gemm_select.h). Without the flag,
+// KILN_CUDA_GEMM is checked now so a bad value fails at once. Returns -1 when the command should
+// go on, else the usage exit code after a one-line error.
+inline constexpr const char* kCudaGemmHelp =
+    "GEMM of Matmul / Linear on a cuda device: tiled (kiln's kernel, bitwise the CPU's, the "
+    "default), cublas or cublaslt (faster, not batch invariant); cuda-sim ignores it";
+inline int ApplyCudaGemmFlag(const FlagSet& flags, const std::string& value) {
+  const absl::Status s = flags.WasSet("cuda_gemm") ? SetCudaGemm(value) : CudaGemmFromEnv();
+  if (s.ok()) return -1;
+  return Usage((flags.WasSet("cuda_gemm") ? "--cuda-gemm: " : "") + std::string(s.message()));
 }
 
 }  // namespace kiln::tools

@@ -73,14 +73,28 @@ expect_error 2 "\-\-device: unknown device 'gpu' (expected cpu, cuda, cuda:N or 
 expect_error 2 "\-\-device: device 'cuda:99' \(is not usable\|does not exist\)" \
     --model "$DIR/model" --prompt x --device cuda:99
 
+expect_error 2 "\-\-cuda-gemm: unknown CUDA GEMM 'tensor' (expected tiled, cublas or cublaslt)" \
+    --model "$DIR/model" --prompt x --cuda-gemm tensor
+# --cuda-gemm cublas: accepted in a CUDA build (and ignored by cuda-sim below), a one-line error
+# naming the build without CUDA.
+gemm=(--cuda-gemm cublas)
+if ! gen --prompt x --max-new-tokens 1 --cuda-gemm cublas -o "$DIR/probe.jsonl"; then
+  [ "$(wc -l < "$DIR/stderr")" -eq 1 ] && grep -q "kiln was built without CUDA" "$DIR/stderr" \
+    || fail "--cuda-gemm cublas: $(cat "$DIR/stderr")"
+  gemm=()
+fi
+
 # The interpreted CUDA backend picks the CPU's tokens under greedy decoding (both families, the
 # default model path; the log-probs agree to rounding only: some CUDA kernels round differently).
+# cuda-sim runs kiln's own kernels whatever --cuda-gemm says.
 tokens_of() { grep -o '"tokens":\[[^]]*\]' "$1"; }
 for m in model llama; do
   for d in cpu cuda-sim; do
+    extra=()
+    [ $d = cuda-sim ] && extra=("${gemm[@]}")
     "$KILN" generate --model "$DIR/$m" --quiet --prompt "abc" --prompt "a longer one" \
-        --temperature 0 --max-new-tokens 6 --device $d -o "$DIR/$m.$d.jsonl" 2>"$DIR/stderr" \
-        || fail "generate $m --device $d: $(cat "$DIR/stderr")"
+        --temperature 0 --max-new-tokens 6 --device $d "${extra[@]}" -o "$DIR/$m.$d.jsonl" \
+        2>"$DIR/stderr" || fail "generate $m --device $d: $(cat "$DIR/stderr")"
   done
   [ "$(tokens_of "$DIR/$m.cpu.jsonl")" = "$(tokens_of "$DIR/$m.cuda-sim.jsonl")" ] \
     || fail "$m: cuda-sim tokens differ from cpu"

@@ -101,6 +101,8 @@ expect_error 2 "field 'data.micro_batch' (set by --micro-batch): 3 does not divi
 expect_error 2 "field 'data.normalization' (set by --normalization): expected one of token, sequence, sum" \
   sft --model "$DIR/base" --data "$DIR/train.jsonl" --normalization mean
 expect_error 2 "field 'model': missing" sft --data "$DIR/train.jsonl"
+expect_error 2 "\-\-cuda-gemm: unknown CUDA GEMM 'cublas2' (expected tiled, cublas or cublaslt)" \
+    sft --model "$DIR/base" --data "$DIR/train.jsonl" --cuda-gemm cublas2
 expect_error 2 "\-\-save-steps: expected steps" sft --model "$DIR/base" --data "$DIR/train.jsonl" --save-steps 0,x
 printf '%s\n{"prompt": "p", "task": "countdown"}\n' "$(head -1 "$DIR/train.jsonl")" > "$DIR/noresp.jsonl"
 expect_error 1 "noresp.jsonl:2: field 'response': missing" sft --model "$DIR/base" --data "$DIR/noresp.jsonl" --max-len 512

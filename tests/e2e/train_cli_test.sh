@@ -83,6 +83,10 @@ expect_usage "field 'run.steps' (set by --steps): must be >= 1" train --config "
 expect_usage "no training data" train --steps 3
 expect_usage "field 'run.device' (set by --device): unknown device 'tpu'" train --config "$DIR/cfg.json" --device tpu
 expect_usage "field 'run.device' (set by --device): device 'cuda:99' \(is not usable\|does not exist\)" train --config "$DIR/cfg.json" --device cuda:99
+expect_usage "\-\-cuda-gemm: unknown CUDA GEMM 'fast' (expected tiled, cublas or cublaslt)" train --config "$DIR/cfg.json" --cuda-gemm fast
+out="$(KILN_CUDA_GEMM=blas "$KILN" train --config "$DIR/cfg.json" 2>&1 >/dev/null)"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "KILN_CUDA_GEMM=blas: exit $rc: $out"
+echo "$out" | grep -q "KILN_CUDA_GEMM: unknown CUDA GEMM 'blas'" || fail "KILN_CUDA_GEMM=blas: $out"
 expect_usage "\-\-ids: id 999 is outside" forward --model "$DIR/whole/checkpoint" --ids 1,999
 expect_usage "\-\-model: required" forward --ids 1
 echo '{"data": {"text": ["x"]}, "optim": {"lr": "fast"}}' > "$DIR/bad.json"
