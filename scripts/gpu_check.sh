@@ -2,7 +2,8 @@
 # Runs on a lent GPU machine, from the repository root, over what scripts/gpu_pack.sh put in .gpu/:
 # the nvcc-built kernels against the interpreter (cuda_device_test), compute-sanitizer memcheck on
 # them under a timeout (goes on if it is refused), the interpreter tests for comparison, and the
-# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners) and
+# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners, and
+# the kernel versions V1 vs V2 with the KILN_CUDA_KERNELS value that selects the winners) and
 # the GPT-2 124M training step of kiln (bench/train_step_bench.cc) against PyTorch.
 # Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
 set -uo pipefail
@@ -27,11 +28,16 @@ fi
 echo "== cuda_train_step_test on the GPU (the runtime: tiny GPT step vs the CPU, KILN_TEST_DEVICE=cuda)"
 KILN_TEST_DEVICE=cuda timeout 120 .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 |
   tee "$out/train_step_test.log"
+echo "== the same with every op's V2 kernel (KILN_CUDA_KERNELS=attention=v2,matmul=v2)"
+KILN_CUDA_KERNELS=attention=v2,matmul=v2 KILN_TEST_DEVICE=cuda timeout 120 \
+  .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 | tee "$out/train_step_test_v2.log"
 echo "== cuda_interp_test (CPU interpreter, for comparison)"
 .gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
 timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
 echo "cuda_bench exit ${PIPESTATUS[0]}"
+echo "== kernel versions (cuda_bench's versions group: the winner per op, the setting for all)"
+grep -E "winner: v|BITS DIFFER|KILN_CUDA_KERNELS=" "$out/cuda_bench.log" | tee "$out/kernel_versions.txt"
 echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 (train_step_bench) vs PyTorch f32 and bf16"
 timeout 240 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \
   2>&1 | tee "$out/train_step_kiln.log"
