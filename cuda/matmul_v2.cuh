@@ -88,7 +88,7 @@ __device__ __forceinline__ void GemmV2Step(float (&acc)[8][8], const float4* aro
 
 // c (M, N) = init + a b with a(m, k) and b(k, n) staged by their GemmV2Stagers.
 template <int kInit>
-__global__ void __launch_bounds__(kV2Threads)
+__global__ void __launch_bounds__(kV2Threads, 2)
     MatmulTiledV2(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
                   const float* __restrict__ bias, int64_t m, int64_t n, int64_t k, int trans_a,
                   int trans_b) {

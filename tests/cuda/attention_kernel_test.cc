@@ -121,12 +121,15 @@ TEST(CudaAttention, BadShapesAreRefused) {
   for (int version : kVersions) {
     ScopedKernelVersion use(cuda_versions::KernelOp::kAttention, version);
     SCOPED_TRACE("attention V" + std::to_string(version));
-    std::vector<float> x(64);
+    std::vector<float> x(600);
     EXPECT_THROW(cuda_sim::Attention(x.data(), nullptr, x.data(), x.data(), x.data(), nullptr, 1, 3,
                                      2, 1, 1, 8, 1.0f, nullptr),
                  Error);
     EXPECT_THROW(cuda_sim::Attention(x.data(), nullptr, x.data(), x.data(), x.data(), nullptr, 1, 1,
                                      1, 2, 1, 8, 1.0f, nullptr),
+                 Error);
+    EXPECT_THROW(cuda_sim::Attention(x.data(), nullptr, x.data(), x.data(), x.data(), nullptr, 1, 1,
+                                     1, 1, 1, 257, 1.0f, nullptr),
                  Error);
   }
 }

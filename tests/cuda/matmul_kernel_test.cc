@@ -48,12 +48,12 @@ TEST(CudaMatmul, RowsAreBatchInvariant) {
   for (int version : kVersions) {
     ScopedKernelVersion use(cuda_versions::KernelOp::kMatmul, version);
     SCOPED_TRACE("matmul V" + std::to_string(version));
-    const int64_t m = 97, n = 70, k = 45;
+    const int64_t m = 257, n = 70, k = 45;  // V1's 64-row and V2's 128-row tiles
     const std::vector<float> a = RandomFloats(m * k, -2.0f, 2.0f, 41);
     const std::vector<float> b = RandomFloats(k * n, -2.0f, 2.0f, 42);
     std::vector<float> full(m * n);
     cuda_sim::Matmul(full.data(), a.data(), b.data(), m, n, k, false, false, nullptr);
-    for (int64_t r : {0, 1, 63, 64, 96}) {
+    for (int64_t r : {0, 1, 63, 64, 127, 128, 200, 256}) {
       for (int64_t mm : {int64_t{1}, m - r}) {  // the row alone, and as row 0 of a shorter batch
         std::vector<float> part(mm * n);
         cuda_sim::Matmul(part.data(), a.data() + r * k, b.data(), mm, n, k, false, false, nullptr);

@@ -2,8 +2,8 @@
 // slabs) through the interpreter against V1 (cuda/matmul.cuh), bitwise: both transposes on odd
 // shapes (edge tiles in M, N and K, partial last slabs), the 16-byte load / store paths and their
 // scalar fallbacks (unaligned pointers), every initial value of the chains (zero: Matmul, bias:
-// Linear, accumulate: LinearCrossEntropyBackward's tiles), and batch invariance (a row alone or in
-// any M). The CPU GEMM is the third party for Matmul (V1 is bitwise it; cuda_matmul_kernel_test).
+// Linear, accumulate: LinearCrossEntropyBackward's tiles). The CPU GEMM is the third party for
+// Matmul; cuda_matmul_kernel_test runs its tests (CPU, batch invariance) for V2 too.
 // kiln-cuda-covers: Matmul Linear
 #include <gtest/gtest.h>
 
@@ -73,24 +73,6 @@ TEST(CudaMatmulV2, VectorAndScalarPathsAgree) {
     EXPECT_TRUE(SameBits(RunMatmul(2, s, ta, tb, 1, 0, 0), want)) << "a unaligned, t=" << t;
     EXPECT_TRUE(SameBits(RunMatmul(2, s, ta, tb, 0, 3, 0), want)) << "b unaligned, t=" << t;
     EXPECT_TRUE(SameBits(RunMatmul(2, s, ta, tb, 0, 0, 2), want)) << "c unaligned, t=" << t;
-  }
-}
-
-TEST(CudaMatmulV2, RowsAreBatchInvariant) {
-  ScopedKernelVersion use(KernelOp::kMatmul, 2);
-  const int64_t m = 257, n = 70, k = 45;
-  const std::vector<float> a = RandomFloats(m * k, -2.0f, 2.0f, 61);
-  const std::vector<float> b = RandomFloats(k * n, -2.0f, 2.0f, 62);
-  std::vector<float> full(m * n);
-  cuda_sim::Matmul(full.data(), a.data(), b.data(), m, n, k, false, false, nullptr);
-  for (int64_t r : {0, 1, 127, 128, 200, 256}) {
-    for (int64_t mm : {int64_t{1}, m - r}) {  // the row alone, and as row 0 of a shorter batch
-      std::vector<float> part(mm * n);
-      cuda_sim::Matmul(part.data(), a.data() + r * k, b.data(), mm, n, k, false, false, nullptr);
-      EXPECT_TRUE(SameBits(std::vector<float>(part.begin(), part.begin() + n),
-                           std::vector<float>(full.begin() + r * n, full.begin() + (r + 1) * n)))
-          << "row " << r << " in a batch of " << mm;
-    }
   }
 }
 
