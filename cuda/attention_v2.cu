@@ -33,6 +33,15 @@ constexpr int kAttnThreads = 256;  // 8 warps
 constexpr int kAttnWarps = kAttnThreads / 32;
 constexpr int kChunk = 32;  // keys per chunk: V1's (one per lane), part of the numerics
 
+// WarpReduce (cuda/reduce.cuh) of N values at once: each v[t] goes through exactly WarpReduce's
+// operations (xor butterfly 16, 8, 4, 2, 1, then lane 0's value), the N chains interleaved.
+template <int N, typename R>
+__device__ __forceinline__ void WarpReduceRows(float (&v)[N], R r) {
+  for (int o = 16; o > 0; o /= 2)
+    for (int t = 0; t < N; ++t) v[t] = r(v[t], __shfl_xor_sync(kFullMask, v[t], o));
+  for (int t = 0; t < N; ++t) v[t] = __shfl_sync(kFullMask, v[t], 0);
+}
+
 // The first key of the document of position p (the maximal run of equal ids holding p): the
 // largest boundary b <= p (b == 0 or d[b - 1] != d[b]). The block scans backward 256 positions at
 // a time; every thread returns it. `hit` is a shared slot per warp.
@@ -86,6 +95,7 @@ __global__ void __launch_bounds__(kAttnThreads)
   constexpr int kRowGroups = kBq / 4;                    // O patch: 4 rows x 4 dims per thread
   constexpr int kDimGroups = kAttnThreads / kRowGroups;  // kDimGroups * 4 >= HS4
   constexpr int kScoreRows = kBq / 16;                   // S patch: kScoreRows rows x 2 keys
+  constexpr int kRowsPerWarp = kBq / kAttnWarps;         // softmax rows of a warp
   KILN_DYNAMIC_SHARED(float, smem);
   KILN_SHARED(float, m_s, [kBq]);        // running max of each query row
   KILN_SHARED(float, l_s, [kBq]);        // running sum
@@ -183,27 +193,48 @@ __global__ void __launch_bounds__(kAttnThreads)
         }
       }
       __syncthreads();
-      // 2. Online softmax, V1's arithmetic: warp w takes rows w, w + 8, ...
-      for (int r = warp; r < kBq; r += kAttnWarps) {
-        const int64_t pos = off + i0 + r;
-        if (r < r_lo || r >= r_hi || pos < c0) {  // uniform over the warp
-          if (lane == 0) n_s[r] = 0;
-          continue;
+      // 2. Online softmax, V1's arithmetic: warp w takes rows w, w + 8, ... with the chunk's keys
+      //    on its lanes; the rows' reductions are interleaved (instruction-level parallelism), each
+      //    row's operations exactly WarpReduce's. Rows outside the group or before the chunk are
+      //    reduced too (uniform shuffles) but change nothing.
+      {
+        float s[kRowsPerWarp], mx[kRowsPerWarp], p[kRowsPerWarp], sum[kRowsPerWarp];
+        bool live[kRowsPerWarp], valid[kRowsPerWarp];
+        for (int t = 0; t < kRowsPerWarp; ++t) {
+          const int r = warp + kAttnWarps * t;
+          const int64_t pos = off + i0 + r;
+          live[t] = r >= r_lo && r < r_hi && pos >= c0;  // uniform over the warp
+          valid[t] = live[t] && c0 + lane <= pos;
+          s[t] = valid[t] ? ps[lane * ldp + r] : -INFINITY;
+          mx[t] = s[t];
         }
-        const int64_t j = c0 + lane;
-        const float s = j <= pos ? ps[lane * ldp + r] : -INFINITY;
-        const float m_old = m_s[r], l_old = l_s[r];
-        const float m_new = fmaxf(m_old, WarpReduce(s, MaxOp{}));
-        const float corr = expf(m_old - m_new);  // 0 on the first chunk (m_old = -inf)
-        const float p = j <= pos ? expf(s - m_new) : 0.0f;
-        const float l = l_old * corr + WarpReduce(p, SumOp{});
-        ps[lane * ldp + r] = p;
+        WarpReduceRows(mx, MaxOp{});
+        float m_new[kRowsPerWarp], corr[kRowsPerWarp];
+        for (int t = 0; t < kRowsPerWarp; ++t) {
+          const float m_old = m_s[warp + kAttnWarps * t];
+          m_new[t] = fmaxf(m_old, mx[t]);
+          corr[t] = expf(m_old - m_new[t]);  // 0 on a row's first chunk (m_old = -inf)
+          p[t] = valid[t] ? expf(s[t] - m_new[t]) : 0.0f;
+          sum[t] = p[t];
+        }
+        WarpReduceRows(sum, SumOp{});
+        float l[kRowsPerWarp];
+        for (int t = 0; t < kRowsPerWarp; ++t) {
+          const int r = warp + kAttnWarps * t;
+          l[t] = l_s[r] * corr[t] + sum[t];
+          if (live[t]) ps[lane * ldp + r] = p[t];
+        }
         __syncwarp();  // every lane read m_s / l_s before lane 0 replaces them
         if (lane == 0) {
-          m_s[r] = m_new;
-          l_s[r] = l;
-          corr_s[r] = corr;
-          n_s[r] = static_cast<int>(pos - c0 + 1 < kChunk ? pos - c0 + 1 : kChunk);
+          for (int t = 0; t < kRowsPerWarp; ++t) {
+            const int r = warp + kAttnWarps * t;
+            const int64_t pos = off + i0 + r;
+            n_s[r] = live[t] ? static_cast<int>(pos - c0 + 1 < kChunk ? pos - c0 + 1 : kChunk) : 0;
+            if (!live[t]) continue;
+            m_s[r] = m_new[t];
+            l_s[r] = l[t];
+            corr_s[r] = corr[t];
+          }
         }
       }
       __syncthreads();
