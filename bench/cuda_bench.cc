@@ -4,10 +4,14 @@
 // kernels) or effective GB/s (bytes a kernel must move at least, over its time). Where a reference
 // exists it runs side by side: the matmul against cublasSgemm and cublasLtMatmul (FP32 compute,
 // TF32 off: CUBLAS_DEFAULT_MATH / CUBLAS_COMPUTE_32F, and NVIDIA_TF32_OVERRIDE=0 is set); fused
-// kernels against their unfused kiln chains. Each such group prints which version wins.
+// kernels against their unfused kiln chains. Each such group prints which version wins. The
+// "versions" group times every kernel version of an op (cuda/versions.h: V1 and V2 of the attention
+// forward and of the GEMM), checks that they give the same bits, and prints the winner per op and
+// the KILN_CUDA_KERNELS value that selects all winners.
 // Shapes are GPT-2 124M training shapes (B 8, T 1024, C 768, 12 heads, V 50257); --quick quarters
 // the batch. Without a usable GPU it prints why and exits 0 (scripts/gpu_check.sh runs it).
-//   cuda_bench [--repeat=N] [--quick] [--only=SUBSTRING]
+//   cuda_bench [--repeat=N] [--quick] [--only=SUBSTRING]   (groups: matmul, attention, rows,
+//   linear_cross_entropy, versions)
 #include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -27,6 +31,7 @@
 #include "base/check.h"
 #include "cuda/check.h"
 #include "cuda/kernels.h"
+#include "cuda/versions.h"
 
 namespace kiln::cuda {
 namespace {
@@ -228,7 +233,9 @@ void BenchMatmul(Timer& timer, const Gpt& g) {
         timer.Ms([&] { Linear(y.get(), x->get(), w->get(), bias->get(), m, n, k, nullptr); });
     char note[64];
     std::snprintf(note, sizeof(note), "max rel diff vs cuBLAS %.1e", diff);
-    Row("kiln Matmul (tiled 64x64x16)", shape, t_kiln, flops, 0, note);
+    const int mv = cuda_versions::KernelVersion(cuda_versions::KernelOp::kMatmul);
+    Row(mv == 1 ? "kiln Matmul (V1 tiled 64x64x16)" : "kiln Matmul (V2 tiled 128x128x8)", shape,
+        t_kiln, flops, 0, note);
     Row("cublasSgemm", shape, t_sgemm, flops, 0,
         "kiln / cuBLAS time " + std::to_string(t_kiln / t_sgemm).substr(0, 5));
     if (t_lt > 0) Row("cublasLtMatmul (COMPUTE_32F)", shape, t_lt, flops, 0);
@@ -263,7 +270,9 @@ void BenchAttention(Timer& timer, const Gpt& g) {
     Attention(out.get(), lse.get(), q->get(), k->get(), v->get(), nullptr, g.b, g.nh, g.nh, g.t,
               g.t, hs, scale, nullptr);
   });
-  Row("kiln Attention forward", shape, t_fwd, fwd_flops, 0);
+  Row("kiln Attention forward (V" +
+          std::to_string(cuda_versions::KernelVersion(cuda_versions::KernelOp::kAttention)) + ")",
+      shape, t_fwd, fwd_flops, 0);
   const double t_bwd = timer.Ms([&] {
     AttentionBackward(dq.get(), dk.get(), dv.get(), q->get(), k->get(), v->get(), out.get(),
                       lse.get(), dout->get(), nullptr, g.b, g.nh, g.nh, g.t, g.t, hs, scale,
@@ -409,6 +418,127 @@ void BenchLinearCrossEntropy(Timer& timer, const Gpt& g) {
   Winner({{"fused backward", t_b}, {"unfused backward", t_bu}});
 }
 
+// ---- versions: every kernel version of an op (cuda/versions.h), side by side ------------------
+// Each version runs through the op's launcher after SetKernelVersion and writes its own output
+// slot; the slots are then compared bitwise (the versions must agree: the exactness contract).
+// The winner of an op is the version with the least total time over its counted (training)
+// shapes; rows marked "(info)" (decoding, HS 128) are shown but not counted.
+bool SameBitsOnHost(const float* a, const float* b, size_t n) {
+  const std::vector<float> ha = ToHost(a, n), hb = ToHost(b, n);
+  return std::memcmp(ha.data(), hb.data(), n * sizeof(float)) == 0;
+}
+
+struct VersionCase {
+  std::string label, shape;
+  double flops;
+  bool counted;                         // part of the op's total (else informational)
+  std::function<void(int)> run;         // the op with the selected version, output into slot v
+  std::function<bool(int)> same_as_v1;  // slot v holds slot 1's bits
+};
+
+using BufPtr = std::shared_ptr<Buf<float>>;
+
+std::vector<BufPtr> Slots(size_t n) {
+  std::vector<BufPtr> v;
+  for (int i = 0; i <= cuda_versions::kMaxVersion; ++i)
+    v.push_back(std::make_shared<Buf<float>>(n));
+  return v;
+}
+
+VersionCase AttentionCase(const std::string& label, int64_t b, int64_t nh, int64_t tq, int64_t tk,
+                          int64_t hs, bool counted) {
+  const size_t nq = b * nh * tq * hs, nk = b * nh * tk * hs, nl = b * nh * tq;
+  const BufPtr q(Random(nq, -1, 1, 1)), k(Random(nk, -1, 1, 2)), v(Random(nk, -1, 1, 3));
+  const std::vector<BufPtr> out = Slots(nq), lse = Slots(nl);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hs));
+  const double flops = tq == tk ? 4.0 * b * nh * tq * tk * hs / 2 : 4.0 * b * nh * tq * tk * hs;
+  return {label,
+          Dims({b, nh, tq, tk, hs}),
+          flops,
+          counted,
+          [=](int s) {
+            Attention(out[s]->get(), lse[s]->get(), q->get(), k->get(), v->get(), nullptr, b, nh,
+                      nh, tq, tk, hs, scale, nullptr);
+          },
+          [=](int s) {
+            return SameBitsOnHost(out[s]->get(), out[1]->get(), nq) &&
+                   SameBitsOnHost(lse[s]->get(), lse[1]->get(), nl);
+          }};
+}
+
+// y (M, N) = x (M, K) W (N, K)^T, as Linear and the model's projections run it.
+VersionCase MatmulCase(const std::string& label, int64_t m, int64_t n, int64_t k) {
+  const BufPtr x(Random(m * k, -1, 1, 1)), w(Random(n * k, -1, 1, 2));
+  const std::vector<BufPtr> y = Slots(m * n);
+  return {label,
+          Dims({m, n, k}),
+          2.0 * m * n * k,
+          true,
+          [=](int s) { Matmul(y[s]->get(), x->get(), w->get(), m, n, k, false, true, nullptr); },
+          [=](int s) { return SameBitsOnHost(y[s]->get(), y[1]->get(), m * n); }};
+}
+
+// Times every case under every version of `op`: a row per (case, version) with the V1 / Vn time
+// ratio and whether the bits equal V1's, then the op's winner. Returns the winning version.
+int BenchOpVersions(Timer& timer, cuda_versions::KernelOp op,
+                    const std::vector<VersionCase>& cases) {
+  const int nv = cuda_versions::kMaxVersion;
+  const std::string name = cuda_versions::KernelOpName(op);
+  std::vector<double> total(nv + 1, 0.0);
+  for (const VersionCase& c : cases) {
+    std::vector<double> ms(nv + 1);
+    for (int v = 1; v <= nv; ++v) {
+      cuda_versions::SetKernelVersion(op, v);
+      ms[v] = timer.Ms([&] { c.run(v); });
+      if (c.counted) total[v] += ms[v];
+    }
+    for (int v = 1; v <= nv; ++v) {
+      std::string note = c.counted ? "" : "(info) ";
+      if (v > 1) {
+        char buf[96];
+        std::snprintf(buf, sizeof(buf), "V1 / V%d time %.2fx, %s", v, ms[1] / ms[v],
+                      c.same_as_v1(v) ? "bits equal to V1" : "BITS DIFFER FROM V1");
+        note += buf;
+      }
+      Row(name + " V" + std::to_string(v) + " " + c.label, c.shape, ms[v], c.flops, 0, note);
+    }
+  }
+  int best = 1;
+  for (int v = 2; v <= nv; ++v) best = total[v] < total[best] ? v : best;
+  std::string line = "  -> " + name + " winner: v" + std::to_string(best) + " (counted shapes:";
+  for (int v = 1; v <= nv; ++v) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%s V%d %.3f ms", v > 1 ? "," : "", v, total[v]);
+    line += buf;
+  }
+  std::printf("%s)\n", line.c_str());
+  return best;
+}
+
+void BenchVersions(Timer& timer, const Gpt& g) {
+  using cuda_versions::KernelOp;
+  std::printf("\nversions (every kernel version of an op through its launcher; cuda/versions.h)\n");
+  const cuda_versions::KernelVersions before = cuda_versions::CurrentKernelVersions();
+  cuda_versions::KernelVersions winners;
+  const int64_t hs = g.c / g.nh, m = g.Rows(), c = g.c;
+  winners.version[static_cast<int>(KernelOp::kAttention)] =
+      BenchOpVersions(timer, KernelOp::kAttention,
+                      {AttentionCase("forward", g.b, g.nh, g.t, g.t, hs, true),
+                       AttentionCase("decode 1 token", g.b, g.nh, 1, g.t, hs, false),
+                       AttentionCase("forward HS 128", g.b, g.nh / 2, g.t, g.t, 2 * hs, false)});
+  winners.version[static_cast<int>(KernelOp::kMatmul)] =
+      BenchOpVersions(timer, KernelOp::kMatmul,
+                      {MatmulCase("qkv", m, 3 * c, c), MatmulCase("attn proj", m, c, c),
+                       MatmulCase("fc", m, 4 * c, c), MatmulCase("fc proj", m, c, 4 * c)});
+  std::printf(
+      "\n  KILN_CUDA_KERNELS=%s selects every winner (defaults stay V1 until a GPU run"
+      " picks)\n",
+      cuda_versions::FormatKernelVersions(winners).c_str());
+  for (int i = 0; i < cuda_versions::kNumKernelOps; ++i) {
+    cuda_versions::SetKernelVersion(static_cast<KernelOp>(i), before.version[i]);
+  }
+}
+
 int Main(int argc, char** argv) {
   int repeat = 10;
   bool quick = false;
@@ -449,6 +579,7 @@ int Main(int argc, char** argv) {
   const std::pair<const char*, void (*)(Timer&, const Gpt&)> groups[] = {
       {"matmul", BenchMatmul},
       {"attention", BenchAttention},
+      {"versions", BenchVersions},
       {"rows", BenchRows},
       {"linear_cross_entropy", BenchLinearCrossEntropy}};
   for (const auto& [name, fn] : groups) {

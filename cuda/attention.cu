@@ -5,11 +5,13 @@
 // its HS / 32 output dims over the chunk's keys in order. Chunks start at the first key of the
 // query's document, so a query's bits depend only on its own keys: decoding one query against a
 // KV cache gives the bits of the full pass (tested), whatever the batch. K / V are read from global
-// memory per warp; the shared-memory tiled version (queries of a tile sharing K / V tiles) is the
-// planned V2. The backward is cuda/attention_backward.cu (it recomputes the scores with this
-// kernel's dot product).
+// memory per warp; V2 (cuda/attention_v2.cu) is the shared-memory tiled version with the same bits,
+// run instead when cuda/versions.h selects it (KILN_CUDA_KERNELS=attention=v2). The backward is
+// cuda/attention_backward.cu (it recomputes the scores with this kernel's dot product).
+#include "cuda/attention_v2.h"
 #include "cuda/kernels.h"
 #include "cuda/reduce.cuh"
+#include "cuda/versions.h"
 
 namespace kiln::KILN_CUDA_NS {
 namespace {
@@ -83,6 +85,10 @@ void Attention(float* out, float* lse, const float* q, const float* k, const flo
       << "cuda Attention: B " << b << ", NH " << nh << ", NKV " << nkv << ", Tq " << tq << ", Tk "
       << tk << ", HS " << hs << " (NH % NKV == 0, Tq <= Tk, 0 < HS <= " << 32 * kMaxHsPerLane
       << ")";
+  if (cuda_versions::KernelVersion(cuda_versions::KernelOp::kAttention) == 2) {
+    AttentionV2(out, lse, q, k, v, doc, b, nh, nkv, tq, tk, hs, scale, stream);
+    return;
+  }
   const int64_t rows = b * nh * tq;
   if (rows == 0) return;
   const int64_t blocks = (rows + kWarps - 1) / kWarps;

@@ -9,7 +9,7 @@
 //     depend on N and M only. Parallelism is M threads (a two-stage version writing chunk partials
 //     to a workspace is the V2 to benchmark against it).
 #include "cuda/kernels.h"
-#include "cuda/matmul.cuh"
+#include "cuda/matmul_v2.cuh"
 
 namespace kiln::KILN_CUDA_NS {
 namespace {
@@ -75,8 +75,8 @@ __global__ void BiasGradKernel(float* __restrict__ gb, const float* __restrict__
 
 void Linear(float* y, const float* x, const float* weight, const float* bias, int64_t n, int64_t m,
             int64_t k, Stream stream) {
-  LaunchGemm("Linear", y, x, weight, bias, n, m, k, false, true,
-             bias != nullptr ? kInitBias : kInitZero, stream);
+  LaunchSelectedGemm("Linear", y, x, weight, bias, n, m, k, false, true,
+                     bias != nullptr ? kInitBias : kInitZero, stream);
 }
 
 void LinearBf16(float* y, const void* x, const void* weight, const float* bias, int64_t n,

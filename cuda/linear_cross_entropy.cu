@@ -16,7 +16,7 @@
 // continues each element's fmaf chain over k in order across tiles: both gradients have the bits of
 // the unfused GEMMs on the same d, whatever rb and vc (tested), and no atomics are involved.
 #include "cuda/kernels.h"
-#include "cuda/matmul.cuh"
+#include "cuda/matmul_v2.cuh"
 #include "cuda/reduce.cuh"
 
 namespace kiln::KILN_CUDA_NS {
@@ -132,8 +132,8 @@ void LinearCrossEntropy(float* loss, float* lse, float* work, const float* h, co
     const int64_t rows = n - r0 < rb ? n - r0 : rb;
     for (int64_t c0 = 0; c0 < v; c0 += vc) {
       const int64_t cols = v - c0 < vc ? v - c0 : vc;
-      LaunchGemm("LinearCrossEntropy", work, h + r0 * c, w + c0 * c, nullptr, rows, cols, c, false,
-                 true, kInitZero, stream);
+      LaunchSelectedGemm("LinearCrossEntropy", work, h + r0 * c, w + c0 * c, nullptr, rows, cols, c,
+                         false, true, kInitZero, stream);
       KILN_LAUNCH(LceForwardChunk, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, stream,
                   loss, lse, work, targets, r0, rb, c0, cols, vc, ignore_index, keep, spread,
                   ls != 0.0 ? 1 : 0, c0 + cols >= v ? 1 : 0);
@@ -154,23 +154,23 @@ void LinearCrossEntropyBackward(float* grad_h, float* grad_w, float* work, const
     const int64_t rows = n - r0 < rb ? n - r0 : rb;
     for (int64_t c0 = 0; c0 < v; c0 += vc) {
       const int64_t cols = v - c0 < vc ? v - c0 : vc;
-      LaunchGemm("LinearCrossEntropyBackward", work, h + r0 * c, w + c0 * c, nullptr, rows, cols, c,
-                 false, true, kInitZero, stream);
+      LaunchSelectedGemm("LinearCrossEntropyBackward", work, h + r0 * c, w + c0 * c, nullptr, rows,
+                         cols, c, false, true, kInitZero, stream);
       KILN_LAUNCH(LceBackwardChunk, dim3(static_cast<unsigned>(rows)), dim3(kRowThreads), 0, stream,
                   work, targets, lse, grad_loss, r0, c0, cols, ignore_index, keep, spread,
                   ls != 0.0 ? 1 : 0);
       // grad_h[rows] (+)= d (rows x cols) W[chunk] (cols x C): the chain over v continues.
-      LaunchGemm("LinearCrossEntropyBackward", grad_h + r0 * c, work, w + c0 * c, nullptr, rows, c,
-                 cols, false, false, c0 > 0 ? kInitAccumulate : kInitZero, stream);
+      LaunchSelectedGemm("LinearCrossEntropyBackward", grad_h + r0 * c, work, w + c0 * c, nullptr,
+                         rows, c, cols, false, false, c0 > 0 ? kInitAccumulate : kInitZero, stream);
       // grad_W[chunk] (+)= d^T (cols x rows) h[rows] (rows x C): the chain over rows continues.
-      LaunchGemm("LinearCrossEntropyBackward", grad_w + c0 * c, work, h + r0 * c, nullptr, cols, c,
-                 rows, true, false, r0 > 0 ? kInitAccumulate : kInitZero, stream);
+      LaunchSelectedGemm("LinearCrossEntropyBackward", grad_w + c0 * c, work, h + r0 * c, nullptr,
+                         cols, c, rows, true, false, r0 > 0 ? kInitAccumulate : kInitZero, stream);
     }
   }
   if (n == 0) {
     // No tile ran: the gradients are zero (grad_h is empty).
-    LaunchGemm("LinearCrossEntropyBackward", grad_w, w, w, nullptr, v, c, 0, false, true, kInitZero,
-               stream);
+    LaunchSelectedGemm("LinearCrossEntropyBackward", grad_w, w, w, nullptr, v, c, 0, false, true,
+                       kInitZero, stream);
   }
 }
 

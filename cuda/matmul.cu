@@ -5,13 +5,13 @@
 // and a row's bits do not depend on M or N (batch invariance). The cuBLAS path (bench/cuda_bench
 // measures it) is not batch invariant.
 #include "cuda/kernels.h"
-#include "cuda/matmul.cuh"
+#include "cuda/matmul_v2.cuh"
 
 namespace kiln::KILN_CUDA_NS {
 
 void Matmul(float* c, const float* a, const float* b, int64_t m, int64_t n, int64_t k, bool trans_a,
             bool trans_b, Stream stream) {
-  LaunchGemm("Matmul", c, a, b, nullptr, m, n, k, trans_a, trans_b, kInitZero, stream);
+  LaunchSelectedGemm("Matmul", c, a, b, nullptr, m, n, k, trans_a, trans_b, kInitZero, stream);
 }
 
 void MatmulBf16(float* c, const void* a, const void* b, int64_t m, int64_t n, int64_t k,

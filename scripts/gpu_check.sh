@@ -3,8 +3,9 @@
 # the nvcc-built kernels against the interpreter (cuda_device_test), compute-sanitizer memcheck on
 # them under a timeout (goes on if it is refused), the runtime's GPU-only tests (the cuBLAS GEMM
 # switch, the allocator's red zones: cuda_runtime_device_test), the tiny training step on the GPU
-# with each GEMM, the interpreter tests for comparison, and the
-# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners) and
+# with each GEMM and with the V2 kernels, the interpreter tests for comparison, and the
+# kernel benchmarks (bench/cuda_bench.cc: times, TFLOP/s or GB/s, ratios to cuBLAS, winners, and
+# the kernel versions V1 vs V2 with the KILN_CUDA_KERNELS value that selects the winners) and
 # the GPT-2 124M training step of kiln (bench/train_step_bench.cc) against PyTorch.
 # Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
 set -uo pipefail
@@ -42,11 +43,16 @@ for g in cublas cublaslt; do
   KILN_TEST_DEVICE=cuda KILN_CUDA_GEMM=$g timeout 120 .gpu/bin/cuda_train_step_test \
     --gtest_filter='*CudaSimMatchesCpu*' 2>&1 | tail -n 8 | tee -a "$out/train_step_cublas.log"
 done
+echo "== the same with every op's V2 kernel (KILN_CUDA_KERNELS=attention=v2,matmul=v2)"
+KILN_CUDA_KERNELS=attention=v2,matmul=v2 KILN_TEST_DEVICE=cuda timeout 120 \
+  .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 | tee "$out/train_step_test_v2.log"
 echo "== cuda_interp_test (CPU interpreter, for comparison)"
 .gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
 timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
 echo "cuda_bench exit ${PIPESTATUS[0]}"
+echo "== kernel versions (cuda_bench's versions group: the winner per op, the setting for all)"
+grep -E "winner: v|BITS DIFFER|KILN_CUDA_KERNELS=" "$out/cuda_bench.log" | tee "$out/kernel_versions.txt"
 echo "== GPT-2 124M training step, B 8, T 1024: kiln f32 and bf16 (train_step_bench) vs PyTorch f32 and bf16"
 for p in f32 bf16; do
   timeout 150 .gpu/bin/train_step_bench --device cuda --model gpt2 --batch 8 --seq 1024 --steps 5 \

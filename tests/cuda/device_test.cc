@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,68 @@ TEST_F(CudaDevice, LinearCrossEntropyMatchesTheInterpreter) {
   EXPECT_TRUE(Near(ToHost(dlse, n), lse, 1e-6f, 1.0f));
   EXPECT_TRUE(Near(ToHost(dgh, n * c), gh, 1e-5f, 0.1f));
   EXPECT_TRUE(Near(ToHost(dgw, v * c), gw, 1e-5f, 0.1f));
+}
+
+// Every kernel version (cuda/versions.h) on the GPU: V2 bitwise V1 (the same expf on the same
+// device, so even attention is exact), and V2 against the interpreter's V2 as V1 is above. Shapes
+// with edge tiles, both transposes, unaligned and aligned operands; attention with GQA, documents,
+// Tq < Tk and every V2 query-tile size (HS 64; HS 128 and 256 need the shared-memory opt-in).
+TEST_F(CudaDevice, KernelVersionsAreBitwiseEqual) {
+  using cuda_versions::KernelOp;
+  struct Mnk {
+    int64_t m, n, k;
+  };
+  for (const Mnk& s : {Mnk{300, 200, 170}, Mnk{256, 132, 64}, Mnk{129, 7, 33}}) {
+    for (int t = 0; t < 4; ++t) {
+      const bool ta = t & 1, tb = t & 2;
+      const std::vector<float> a = RandomFloats(s.m * s.k, -1.0f, 1.0f, 30);
+      const std::vector<float> b = RandomFloats(s.k * s.n, -1.0f, 1.0f, 31);
+      float *da = ToDevice(a), *db = ToDevice(b);
+      std::vector<float> got[3];
+      for (int version : {1, 2}) {
+        ScopedKernelVersion use(KernelOp::kMatmul, version);
+        float* dc = Alloc(s.m * s.n);
+        cuda::Matmul(dc, da, db, s.m, s.n, s.k, ta, tb, nullptr);
+        got[version] = ToHost(dc, s.m * s.n);
+      }
+      std::vector<float> sim(s.m * s.n);
+      ScopedKernelVersion use(KernelOp::kMatmul, 2);
+      cuda_sim::Matmul(sim.data(), a.data(), b.data(), s.m, s.n, s.k, ta, tb, nullptr);
+      EXPECT_TRUE(SameBits(got[2], got[1])) << s.m << "x" << s.n << "x" << s.k << " t=" << t;
+      EXPECT_TRUE(SameBits(got[2], sim)) << s.m << "x" << s.n << "x" << s.k << " t=" << t;
+    }
+  }
+  struct Att {
+    int64_t b, nh, nkv, tq, tk, hs;
+  };
+  for (const Att& s : {Att{2, 4, 2, 130, 130, 64}, Att{1, 4, 1, 37, 300, 128},
+                       Att{2, 2, 2, 70, 70, 256}, Att{3, 2, 1, 1, 90, 40}}) {
+    const std::vector<float> q = RandomFloats(s.b * s.nh * s.tq * s.hs, -1.0f, 1.0f, 32);
+    const std::vector<float> k = RandomFloats(s.b * s.nkv * s.tk * s.hs, -1.0f, 1.0f, 33);
+    const std::vector<float> v = RandomFloats(s.b * s.nkv * s.tk * s.hs, -1.0f, 1.0f, 34);
+    std::vector<int32_t> doc(s.b * s.tk);
+    for (int64_t i = 0; i < s.b * s.tk; ++i) doc[i] = static_cast<int32_t>(i % s.tk / 45);
+    float *dq = ToDevice(q), *dk = ToDevice(k), *dv = ToDevice(v);
+    int32_t* ddoc = ToDeviceAs(doc);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(s.hs));
+    std::vector<float> out[3], lse[3];
+    for (int version : {1, 2}) {
+      ScopedKernelVersion use(KernelOp::kAttention, version);
+      float *dout = Alloc(q.size()), *dlse = Alloc(s.b * s.nh * s.tq);
+      cuda::Attention(dout, dlse, dq, dk, dv, ddoc, s.b, s.nh, s.nkv, s.tq, s.tk, s.hs, scale,
+                      nullptr);
+      out[version] = ToHost(dout, q.size());
+      lse[version] = ToHost(dlse, s.b * s.nh * s.tq);
+    }
+    std::vector<float> sim(q.size()), sim_lse(s.b * s.nh * s.tq);
+    ScopedKernelVersion use(KernelOp::kAttention, 2);
+    cuda_sim::Attention(sim.data(), sim_lse.data(), q.data(), k.data(), v.data(), doc.data(), s.b,
+                        s.nh, s.nkv, s.tq, s.tk, s.hs, scale, nullptr);
+    EXPECT_TRUE(SameBits(out[2], out[1])) << "HS " << s.hs << " Tq " << s.tq;
+    EXPECT_TRUE(SameBits(lse[2], lse[1])) << "HS " << s.hs << " Tq " << s.tq;
+    EXPECT_TRUE(Near(out[2], sim, 1e-5f, 1e-2f)) << "HS " << s.hs << " Tq " << s.tq;
+    EXPECT_TRUE(Near(lse[2], sim_lse, 1e-6f)) << "HS " << s.hs << " Tq " << s.tq;
+  }
 }
 
 }  // namespace

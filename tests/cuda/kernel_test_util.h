@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/versions.h"
 #include "ops/op_enum.h"
 #include "tensor/dtype.h"
 
@@ -31,6 +32,23 @@ struct CpuArray {
 void RunCpuKernel(Op op, std::initializer_list<CpuArray> in, std::initializer_list<CpuArray> out,
                   std::initializer_list<int64_t> iattr = {},
                   std::initializer_list<double> fattr = {});
+
+// Sets the process-wide kernel version of a CUDA op (cuda/versions.h) for a scope and restores the
+// previous one after it.
+class ScopedKernelVersion {
+ public:
+  ScopedKernelVersion(cuda_versions::KernelOp op, int version)
+      : op_(op), old_(cuda_versions::KernelVersion(op)) {
+    cuda_versions::SetKernelVersion(op, version);
+  }
+  ~ScopedKernelVersion() { cuda_versions::SetKernelVersion(op_, old_); }
+  ScopedKernelVersion(const ScopedKernelVersion&) = delete;
+  ScopedKernelVersion& operator=(const ScopedKernelVersion&) = delete;
+
+ private:
+  cuda_versions::KernelOp op_;
+  int old_;
+};
 
 // Bitwise equality, NaNs included; the first difference is reported with its index.
 ::testing::AssertionResult SameBits(const std::vector<float>& got, const std::vector<float>& want);
