@@ -8,6 +8,8 @@
 # the kernel versions V1 vs V2 with the KILN_CUDA_KERNELS value that selects the winners) and
 # the GPT-2 124M training step of kiln (bench/train_step_bench.cc) against PyTorch.
 # Logs go to $OUT (the device tool's folder) or /tmp/gpu_out.
+# Order: the checks and figures first, the slow sanitizer runs and variants last, so that a run cut
+# short by the device budget still brings back the figures.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu_out}
@@ -18,36 +20,12 @@ export PATH="$PATH:/usr/local/cuda/bin"
 { nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   nvcc --version | tail -n 2; } 2>&1 | tee "$out/machine.txt"
 echo "== cuda_device_test"
-.gpu/bin/cuda_device_test 2>&1 | tee "$out/device_test.log"
-echo "== compute-sanitizer memcheck (timeout 180 s)"
-if command -v compute-sanitizer >/dev/null; then
-  timeout 180 compute-sanitizer --tool memcheck --error-exitcode 3 .gpu/bin/cuda_device_test \
-    > "$out/memcheck.log" 2>&1
-  echo "memcheck exit $?"; tail -n 15 "$out/memcheck.log"
-else
-  echo "compute-sanitizer not found; skipped" | tee "$out/memcheck.log"
-fi
+timeout 120 .gpu/bin/cuda_device_test 2>&1 | tee "$out/device_test.log"
 echo "== cuda_runtime_device_test (cuBLAS / cuBLASLt Matmul and Linear vs the tiled GEMM; red zones)"
 timeout 180 .gpu/bin/cuda_runtime_device_test 2>&1 | tee "$out/runtime_device_test.log"
-echo "== compute-sanitizer memcheck of the cuBLAS GEMM tests (timeout 120 s)"
-if command -v compute-sanitizer >/dev/null; then
-  timeout 120 compute-sanitizer --tool memcheck --error-exitcode 3 .gpu/bin/cuda_runtime_device_test \
-    --gtest_filter='CudaRuntime.*Cublas*' > "$out/memcheck_runtime.log" 2>&1
-  echo "memcheck exit $?"; tail -n 5 "$out/memcheck_runtime.log"
-fi
 echo "== cuda_train_step_test on the GPU (the runtime: tiny GPT step vs the CPU, KILN_TEST_DEVICE=cuda)"
 KILN_TEST_DEVICE=cuda timeout 120 .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 |
   tee "$out/train_step_test.log"
-echo "== the same training step with cuBLAS / cuBLASLt GEMMs (KILN_CUDA_GEMM; within 1e-5 of the CPU)"
-for g in cublas cublaslt; do
-  KILN_TEST_DEVICE=cuda KILN_CUDA_GEMM=$g timeout 120 .gpu/bin/cuda_train_step_test \
-    --gtest_filter='*CudaSimMatchesCpu*' 2>&1 | tail -n 8 | tee -a "$out/train_step_cublas.log"
-done
-echo "== the same with every op's V2 kernel (KILN_CUDA_KERNELS=attention=v2,matmul=v2)"
-KILN_CUDA_KERNELS=attention=v2,matmul=v2 KILN_TEST_DEVICE=cuda timeout 120 \
-  .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 | tee "$out/train_step_test_v2.log"
-echo "== cuda_interp_test (CPU interpreter, for comparison)"
-.gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
 echo "== cuda_bench (timeout 300 s; figures also in cuda_bench.log)"
 timeout 300 .gpu/bin/cuda_bench 2>&1 | tee "$out/cuda_bench.log"
 echo "cuda_bench exit ${PIPESTATUS[0]}"
@@ -65,3 +43,27 @@ for flag in "" --bf16; do
   timeout 120 python3 bench/torch_lm.py --device cuda --model gpt2 --mode train --batch 8 \
     --seq 1024 --steps 5 $flag 2>&1 | tee -a "$out/train_step_torch.log"
 done
+echo "== the same with every op's V2 kernel (KILN_CUDA_KERNELS=attention=v2,matmul=v2)"
+KILN_CUDA_KERNELS=attention=v2,matmul=v2 KILN_TEST_DEVICE=cuda timeout 120 \
+  .gpu/bin/cuda_train_step_test 2>&1 | tail -n 30 | tee "$out/train_step_test_v2.log"
+echo "== the same training step with cuBLAS / cuBLASLt GEMMs (KILN_CUDA_GEMM; within 1e-5 of the CPU)"
+for g in cublas cublaslt; do
+  KILN_TEST_DEVICE=cuda KILN_CUDA_GEMM=$g timeout 120 .gpu/bin/cuda_train_step_test \
+    --gtest_filter='*CudaSimMatchesCpu*' 2>&1 | tail -n 8 | tee -a "$out/train_step_cublas.log"
+done
+echo "== compute-sanitizer memcheck (timeout 180 s)"
+if command -v compute-sanitizer >/dev/null; then
+  timeout 180 compute-sanitizer --tool memcheck --error-exitcode 3 .gpu/bin/cuda_device_test \
+    > "$out/memcheck.log" 2>&1
+  echo "memcheck exit $?"; tail -n 15 "$out/memcheck.log"
+else
+  echo "compute-sanitizer not found; skipped" | tee "$out/memcheck.log"
+fi
+echo "== compute-sanitizer memcheck of the cuBLAS GEMM tests (timeout 120 s)"
+if command -v compute-sanitizer >/dev/null; then
+  timeout 120 compute-sanitizer --tool memcheck --error-exitcode 3 .gpu/bin/cuda_runtime_device_test \
+    --gtest_filter='CudaRuntime.*Cublas*' > "$out/memcheck_runtime.log" 2>&1
+  echo "memcheck exit $?"; tail -n 5 "$out/memcheck_runtime.log"
+fi
+echo "== cuda_interp_test (CPU interpreter, for comparison)"
+.gpu/bin/cuda_interp_test --gtest_brief=1 2>&1 | tail -n 5 | tee "$out/interp_test.log"
