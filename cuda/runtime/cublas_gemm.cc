@@ -135,7 +135,8 @@ void SetPref(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t 
             "cublasLtMatmulPreferenceSetAttribute");
 }
 
-void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream) {
+// beta 0: D = A B (+ the bias epilogue); beta 1: D = A B + C with C = D (the bias already in it).
+void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream, float beta) {
   const GemmShape& s = g.shape;
   const ColumnMajorGemm p = PlanColumnMajor(s.m, s.n, s.k, s.trans_a, s.trans_b);
   LtCall call;
@@ -180,8 +181,8 @@ void LtMatmul(BlasDevice& d, const GemmOperands& g, CUstream_st* stream) {
             "cublasLtMatmulAlgoGetHeuristic");
   KILN_CHECK(found > 0) << "cublasLt has no algorithm for the GEMM (m " << s.m << ", n " << s.n
                         << ", k " << s.k << ", batch " << s.batch << ")";
-  const float one = 1.0f, zero = 0.0f;
-  BlasCheck(cublasLtMatmul(d.lt, call.op, &one, g.b, call.first, g.a, call.second, &zero, g.c,
+  const float one = 1.0f;
+  BlasCheck(cublasLtMatmul(d.lt, call.op, &one, g.b, call.first, g.a, call.second, &beta, g.c,
                            call.c, g.c, call.c, &heuristic.algo, d.workspace, kWorkspaceBytes,
                            stream),
             "cublasLtMatmul");
@@ -199,7 +200,17 @@ void CublasGemm(const GemmOperands& g, Device device, CUstream_st* stream) {
 void CublasLtGemm(const GemmOperands& g, Device device, CUstream_st* stream) {
   BlasDevice& d = ForDevice(device, stream);
   std::lock_guard<std::mutex> lock(d.mu);
-  ForEachSharedB(g, [&](const GemmOperands& one) { LtMatmul(d, one, stream); });
+  // The bias epilogue wants an aligned bias vector (16 bytes; other code bases fall back below
+  // that, e.g. Marian's REQUIRED_BIAS_ALIGNMENT): a bias view that is only element-aligned goes
+  // into C first, as cublasSgemm's path does, and the GEMM adds to it.
+  GemmOperands h = g;
+  float beta = 0.0f;
+  if (g.bias != nullptr && AddressAlignment(g.bias) < 16) {
+    CopyBiasIntoC(g, stream);
+    h.bias = nullptr;
+    beta = 1.0f;
+  }
+  ForEachSharedB(h, [&](const GemmOperands& one) { LtMatmul(d, one, stream, beta); });
 }
 
 }  // namespace kiln::cuda

@@ -20,8 +20,9 @@ namespace kiln::cuda {
 namespace {
 thread_local int tls_device = -1;  // the device cudaSetDevice last made current on this thread
 }  // namespace
+// Always cudaSetDevice: the caching allocator and cuBLAS set the current device too, so a cached
+// "already current" could be stale with more than one GPU.
 void SetLaunchDevice(int index) {
-  if (index == tls_device) return;
   const cudaError_t e = cudaSetDevice(index);
   KILN_CHECK(e == cudaSuccess) << "cudaSetDevice(" << index << "): " << cudaGetErrorString(e);
   tls_device = index;
