@@ -21,6 +21,7 @@
 #include "nn/model_io.h"
 #include "autograd/grad_mode.h"
 #include "tensor/device_memory.h"
+#include "train/common.h"
 #include "tools/run_util.h"
 
 namespace kiln::tools {
@@ -182,10 +183,11 @@ int RunGenerate(const std::vector<std::string>& raw_args) {
   if (threads > 0) kiln::SetNumThreads(static_cast<int>(threads));
   const auto device = UsableDevice(device_name);
   if (!device.ok()) return Usage(absl::StrCat("--device: ", device.status().message()));
-  if (precision != "f32" && precision != "bf16") {
-    return Usage(absl::StrCat("--precision: expected f32 or bf16, got '", precision, "'"));
+  const auto autocast_dtype = train::ParsePrecision(precision);
+  if (!autocast_dtype.ok()) {
+    return Usage(absl::StrCat("--precision: ", autocast_dtype.status().message()));
   }
-  AutocastGuard autocast(precision == "bf16" ? DType::kBF16 : DType::kF32);
+  AutocastGuard autocast(*autocast_dtype);
   if (int rc = ApplyCudaGemmFlag(flags, cuda_gemm); rc >= 0) return rc;
 
   std::vector<Prompt> prompts;

@@ -38,6 +38,9 @@ constexpr uint64_t kValSplitStream = 0xFFFFF;  // epochs use streams 0, 1, ...
 absl::StatusOr<std::unique_ptr<SftTrainer>> SftTrainer::Create(const SftConfig& config) {
   std::unique_ptr<SftTrainer> t(new SftTrainer());
   t->config_ = config;
+  auto precision = ParsePrecision(config.run.precision);
+  if (!precision.ok()) return Prefixed("run.precision: ", precision.status());
+  t->precision_ = *precision;
   const SftDataConfig& d = config.data;
   auto norm = ParseLossNorm(d.normalization);
   if (!norm.ok()) return Prefixed("data.normalization: ", norm.status());
@@ -245,7 +248,7 @@ SftStepResult SftTrainer::Step() {
   r.step = step_ + 1;
   optimizer_->ZeroGrad();
   {
-    AutocastGuard autocast(ParsePrecision(config_.run.precision).value());  // checked by FromJson
+    AutocastGuard autocast(precision_);
     r.batch = RunGlobalBatch(*model_, BatchOf(step_), BatchOptions(true));
   }
   r.loss = r.batch.loss;
@@ -266,7 +269,7 @@ SftStepResult SftTrainer::Step() {
 double SftTrainer::Evaluate() const {
   if (val_.examples.empty()) return NAN;
   // Token mean over the whole validation set: sum-normalized micro-batches, divided once.
-  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());
+  AutocastGuard autocast(precision_);
   GlobalBatchOptions o = BatchOptions(false);
   o.norm = LossNorm::kSum;
   const int64_t n = static_cast<int64_t>(val_.examples.size());

@@ -94,6 +94,7 @@ class SftTrainer {
   absl::Status Checkpoint(int64_t step, bool model_folder);
 
   SftConfig config_;
+  DType precision_ = DType::kF32;  // run.precision, parsed once (the GEMM operands' dtype)
   LossNorm norm_ = LossNorm::kToken;
   std::unique_ptr<data::Tokenizer> tokenizer_;
   std::unique_ptr<nn::GptModel> model_;

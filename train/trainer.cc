@@ -25,6 +25,9 @@ namespace fs = std::filesystem;
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainConfig& config) {
   std::unique_ptr<Trainer> t(new Trainer());
   t->config_ = config;
+  auto precision = ParsePrecision(config.run.precision);
+  if (!precision.ok()) return Prefixed("run.precision: ", precision.status());
+  t->precision_ = *precision;
   const DataConfig& d = config.data;
 
   auto tok = ResolveTokenizerSpec(d.tokenizer);
@@ -182,7 +185,7 @@ StepResult Trainer::Step() {
   if (internals) recorder_->Clear();
 
   optimizer_->ZeroGrad();
-  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());  // checked by FromJson
+  AutocastGuard autocast(precision_);
   const double scale = 1.0 / static_cast<double>(r.tokens);
   double loss_sum = 0;
   for (int64_t micro = 0; micro < d.grad_accum; ++micro) {
@@ -225,7 +228,7 @@ StepResult Trainer::Step() {
 double Trainer::Evaluate() const {
   if (val_ == nullptr) return NAN;
   NoGradGuard no_grad;
-  AutocastGuard autocast(ParsePrecision(config_.run.precision).value());
+  AutocastGuard autocast(precision_);
   double sum = 0;
   int64_t tokens = 0;
   for (int64_t i = 0; i < val_->batches_per_epoch(); ++i) {

@@ -107,6 +107,7 @@ class Trainer {
   absl::Status AppendMetric(Json record);
 
   TrainConfig config_;
+  DType precision_ = DType::kF32;  // run.precision, parsed once (the GEMM operands' dtype)
   nn::GptConfig model_config_;
   std::unique_ptr<data::Tokenizer> tokenizer_;
   std::shared_ptr<const std::vector<int32_t>> tokens_;

@@ -187,6 +187,22 @@ INSTANTIATE_TEST_SUITE_P(Train, ResumeTest,
 // The whole run path (Run with files): stop_after N, resume from out_dir/checkpoint, continue;
 // the final checkpoint's weight and optimizer files are byte-identical to an uninterrupted run's,
 // and so are the logged losses.
+// Runs c until c.run.stop_after (> 0) steps, then resumes from its checkpoint and runs to the end;
+// returns the resumed trainer (null after a failure, which is reported).
+std::unique_ptr<Trainer> StopThenResume(TrainConfig c) {
+  auto part = Make(c);
+  EXPECT_TRUE(part);
+  if (!part) return nullptr;
+  EXPECT_TRUE(part->Run({.progress = false}).ok());
+  EXPECT_EQ(part->step(), c.run.stop_after);
+  c.run.stop_after = 0;
+  auto rest = Trainer::Resume(c.run.out_dir + "/checkpoint", c);
+  EXPECT_TRUE(rest.ok()) << rest.status();
+  if (!rest.ok()) return nullptr;
+  EXPECT_TRUE((*rest)->Run({.progress = false}).ok());
+  return std::move(*rest);
+}
+
 TEST(TrainRunTest, StopAndResumeThroughRunGivesIdenticalFiles) {
   Fixture f;
   TrainConfig c = Tiny(f.text_path, true, 2, 4);
@@ -200,15 +216,9 @@ TEST(TrainRunTest, StopAndResumeThroughRunGivesIdenticalFiles) {
   c2.run.out_dir = f.dir.path() + "/split";
   c2.run.stop_after = 2;
   c2.run.log_internals = false;
-  auto part = Make(c2);
-  ASSERT_TRUE(part);
-  ASSERT_TRUE(part->Run({.progress = false}).ok());
-  EXPECT_EQ(part->step(), 2);
-  c2.run.stop_after = 0;
-  auto rest = Trainer::Resume(c2.run.out_dir + "/checkpoint", c2);
-  ASSERT_TRUE(rest.ok()) << rest.status();
-  ASSERT_TRUE((*rest)->Run({.progress = false}).ok());
-  EXPECT_EQ((*rest)->step(), 4);
+  std::unique_ptr<Trainer> rest = StopThenResume(c2);
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->step(), 4);
 
   for (const char* file : {"model.safetensors", "optimizer.safetensors", "config.json",
                            "kiln_tokenizer.json"}) {
@@ -225,12 +235,12 @@ TEST(TrainRunTest, StopAndResumeThroughRunGivesIdenticalFiles) {
     return v;
   };
   auto la = losses(whole->metrics(), "train", "loss");
-  auto lb = losses((*rest)->metrics(), "train", "loss");
+  auto lb = losses(rest->metrics(), "train", "loss");
   ASSERT_EQ(la.size(), 4u);
   ASSERT_EQ(la.size(), lb.size());
   for (size_t i = 0; i < la.size(); ++i) EXPECT_TRUE(SameBits(la[i], lb[i])) << "step " << i + 1;
   auto va = losses(whole->metrics(), "val", "val_loss");
-  auto vb = losses((*rest)->metrics(), "val", "val_loss");
+  auto vb = losses(rest->metrics(), "val", "val_loss");
   ASSERT_EQ(va.size(), 2u);  // eval_every 2 over 4 steps
   ASSERT_EQ(va.size(), vb.size());
   for (size_t i = 0; i < va.size(); ++i) EXPECT_TRUE(SameBits(va[i], vb[i]));
@@ -239,7 +249,7 @@ TEST(TrainRunTest, StopAndResumeThroughRunGivesIdenticalFiles) {
   // first), the loss plot, and a checkpoint that nn::LoadModel opens.
   auto lines = ReadJsonl(c2.run.out_dir + "/metrics.jsonl");
   ASSERT_TRUE(lines.ok()) << lines.status();
-  EXPECT_EQ(lines->size(), (*rest)->metrics().size());
+  EXPECT_EQ(lines->size(), rest->metrics().size());
   EXPECT_EQ(losses(*lines, "train", "loss").size(), 4u);
   auto svg = ReadFile(c2.run.out_dir + "/loss.svg");
   ASSERT_TRUE(svg.ok());
@@ -550,15 +560,10 @@ TEST(TrainRunTest, Bf16StopAndResumeIsBitwiseAndPrecisionIsPartOfTheRun) {
   TrainConfig c2 = c;
   c2.run.out_dir = f.dir.path() + "/split";
   c2.run.stop_after = 2;
-  auto part = Make(c2);
-  ASSERT_TRUE(part);
-  ASSERT_TRUE(part->Run({.progress = false}).ok());
-  c2.run.stop_after = 0;
-  auto rest = Trainer::Resume(c2.run.out_dir + "/checkpoint", c2);
-  ASSERT_TRUE(rest.ok()) << rest.status();
-  ASSERT_TRUE((*rest)->Run({.progress = false}).ok());
+  std::unique_ptr<Trainer> rest = StopThenResume(c2);
+  ASSERT_TRUE(rest);
   std::string which;
-  EXPECT_TRUE(SameTensors((*rest)->model().StateDict(), whole->model().StateDict(), &which))
+  EXPECT_TRUE(SameTensors(rest->model().StateDict(), whole->model().StateDict(), &which))
       << which;
 
   TrainConfig f32 = c;
@@ -570,6 +575,12 @@ TEST(TrainRunTest, Bf16StopAndResumeIsBitwiseAndPrecisionIsPartOfTheRun) {
   EXPECT_NE(a.loss, b.loss);
   EXPECT_NEAR(b.loss, a.loss, 1e-2 * a.loss);
 
+  TrainConfig bad = c;  // a config not read through FromJson is checked by Create
+  bad.run.precision = "f16";
+  auto made = Trainer::Create(bad);
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(std::string(made.status().message()),
+            "run.precision: expected f32 or bf16 (bf16: mixed precision), got 'f16'");
   auto r = Trainer::Resume(c.run.out_dir + "/checkpoint", f32);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(std::string(r.status().message()).find("run.precision"), std::string::npos)
